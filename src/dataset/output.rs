@@ -1,0 +1,79 @@
+//! Output files that appear under their final name only when complete.
+
+use std::path::{Path, PathBuf};
+
+use tempfile::NamedTempFile;
+
+use crate::{Error, Result};
+
+/// A file being written: the data go to a hidden temporary file in the target directory, which
+/// [`OutputFile::commit`] renames to the final name. An interrupted run leaves at most a
+/// `.NAME.*.partial` file behind, never a truncated file under the final name.
+#[derive(Debug)]
+pub struct OutputFile {
+    path: PathBuf,
+    temp: NamedTempFile,
+    overwrite: bool,
+}
+
+impl OutputFile {
+    /// Checks that `path` can be written and creates the temporary file, before any long
+    /// computation starts. An existing `path` is an error unless `overwrite`. Missing parent
+    /// directories are created.
+    pub fn create(path: &Path, overwrite: bool) -> Result<Self> {
+        if path.exists() && !overwrite {
+            return Err(Error::invalid(
+                "--output",
+                format!(
+                    "{} already exists; pass --force to overwrite it or choose another path",
+                    path.display()
+                ),
+            ));
+        }
+        if path.is_dir() {
+            return Err(Error::invalid(
+                "--output",
+                format!("{} is a directory; give a file name", path.display()),
+            ));
+        }
+        let dir = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::io(format!("cannot create the output directory {}", dir.display()), e))?;
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let temp = tempfile::Builder::new()
+            .prefix(&format!(".{name}."))
+            .suffix(".partial")
+            .tempfile_in(dir)
+            .map_err(|e| Error::io(format!("cannot write to the output directory {}", dir.display()), e))?;
+        Ok(OutputFile {
+            path: path.to_path_buf(),
+            temp,
+            overwrite,
+        })
+    }
+
+    /// The temporary file to write the data to.
+    pub fn temp_path(&self) -> &Path {
+        self.temp.path()
+    }
+
+    /// The final path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Renames the temporary file to the final name.
+    pub fn commit(self) -> Result<()> {
+        let persisted = if self.overwrite {
+            self.temp.persist(&self.path)
+        } else {
+            self.temp.persist_noclobber(&self.path)
+        };
+        persisted.map(|_| ()).map_err(|e| {
+            Error::io(format!("cannot move the finished file to {}", self.path.display()), e.error)
+        })
+    }
+}
