@@ -22,7 +22,15 @@ impl Gravity {
     fn for_each_pair(&self, q: &[f64], mut f: impl FnMut(usize, usize, &[f64], f64, f64)) {
         let (d, m) = (self.dim, &self.masses);
         let eps2 = self.softening * self.softening;
-        let mut r = vec![0.0; d];
+        // Separation vector, on the stack for the usual 2 and 3 dimensions.
+        let mut stack = [0.0; 3];
+        let mut heap = Vec::new();
+        let r: &mut [f64] = if d <= 3 {
+            &mut stack[..d]
+        } else {
+            heap.resize(d, 0.0);
+            &mut heap
+        };
         for i in 0..m.len() {
             for j in i + 1..m.len() {
                 for a in 0..d {
@@ -30,7 +38,7 @@ impl Gravity {
                 }
                 let dist2 = r.iter().map(|x| x * x).sum::<f64>() + eps2;
                 let inv_dist = 1.0 / dist2.sqrt();
-                f(i, j, &r, m[i] * m[j] * inv_dist, inv_dist * inv_dist);
+                f(i, j, r, m[i] * m[j] * inv_dist, inv_dist * inv_dist);
             }
         }
     }
