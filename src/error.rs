@@ -12,7 +12,7 @@ pub enum Error {
     SystemFile {
         /// The TOML file.
         path: PathBuf,
-        /// What is wrong, naming the key, the value and the allowed range.
+        /// The problem, naming the key, the value and the allowed range.
         message: String,
     },
 
@@ -21,7 +21,7 @@ pub enum Error {
     InvalidArgument {
         /// The option, for example `--count`.
         name: String,
-        /// What is wrong and how to fix it.
+        /// The problem and its fix.
         message: String,
     },
 
@@ -30,7 +30,7 @@ pub enum Error {
     Dataset {
         /// The dataset file.
         path: PathBuf,
-        /// What is wrong with it.
+        /// The problem with the file.
         message: String,
     },
 
@@ -46,7 +46,7 @@ pub enum Error {
     /// An I/O operation failed.
     #[error("{context}: {source}")]
     Io {
-        /// What was being done, with the path.
+        /// The failed operation, with its path.
         context: String,
         /// The underlying error.
         #[source]

@@ -7,7 +7,7 @@ use crate::dataset::{Dataset, Metadata};
 use crate::physics::{Integrator, Sample, SystemSpec};
 use crate::{Error, Result};
 
-/// What to generate.
+/// Settings of one generation run.
 #[derive(Debug, Clone)]
 pub struct GenerateConfig {
     /// The system family, with its time grid.

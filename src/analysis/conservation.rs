@@ -45,7 +45,7 @@ fn angular_momentum_into(q: &[f64], p: &[f64], dim: usize, planes: &[(usize, usi
     }
 }
 
-/// The coordinate planes (a, b) of the angular momentum components, in output order.
+/// Lists the coordinate planes (a, b) of the angular momentum components, in output order.
 fn rotation_planes(dim: usize) -> Vec<(usize, usize)> {
     if dim == 3 {
         // L_x = L_yz, L_y = L_zx, L_z = L_xy, so that L = Σ q × p.
@@ -104,7 +104,7 @@ fn distance(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum::<f64>().sqrt()
 }
 
-/// The larger of two values, NaN if either is NaN.
+/// Returns the larger of two values, or NaN if either is NaN.
 fn nan_max(a: f64, b: f64) -> f64 {
     if a.is_nan() || b.is_nan() {
         f64::NAN
@@ -179,7 +179,7 @@ impl ConservationSummary {
         }
     }
 
-    /// A plain-text table for terminals.
+    /// Formats the summary as a plain-text table for terminals.
     pub fn table(&self) -> String {
         let mut text = format!(
             "{} systems, {} states, {} particles in {}D\n",

@@ -25,7 +25,7 @@ pub fn dataset_drifts(dataset: &Dataset, spec: &SystemSpec) -> Result<Vec<Drift>
         .collect()
 }
 
-/// The conservation table of `dataset` under `spec`.
+/// Computes the conservation table of `dataset` under `spec`.
 pub fn summarize(dataset: &Dataset, spec: &SystemSpec) -> Result<ConservationSummary> {
     let drifts = dataset_drifts(dataset, spec)?;
     Ok(ConservationSummary::from_drifts(

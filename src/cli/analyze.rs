@@ -14,7 +14,7 @@ pub struct AnalyzeArgs {
     file: PathBuf,
 
     /// System file naming the Hamiltonian, for datasets without hamsim metadata
-    /// [default: the system stored in the file; springs for an .npz that holds k].
+    /// [default: the system stored in the file; springs for an .npz that contains k].
     #[arg(long, value_name = "FILE.toml")]
     system: Option<PathBuf>,
 

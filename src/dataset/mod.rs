@@ -1,7 +1,7 @@
 //! Trajectory datasets: hamsim's safetensors format, `.npz` import, and the Hamiltonian that
 //! produced a dataset.
 //!
-//! A dataset of S systems of n particles in d dimensions, each saved at T times, holds
+//! A dataset of S systems of n particles in d dimensions, each saved at T times, contains
 //!
 //! | array | shape | meaning |
 //! | --- | --- | --- |

@@ -23,7 +23,7 @@ pub const FORMAT: &str = "hamsim-dataset";
 /// The version of the layout described in this module.
 pub const FORMAT_VERSION: &str = "1";
 
-/// What hamsim records about how a dataset was made.
+/// The record of how a dataset was made.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Metadata {
     /// hamsim version that wrote the file.
@@ -111,9 +111,9 @@ impl Metadata {
 /// Writes `dataset` as safetensors to `path`, which should be a fresh temporary file: the
 /// caller renames it into place.
 ///
-/// The header is written here rather than by `safetensors::serialize_to_file`, because that
-/// function takes the metadata as a `HashMap` and so writes its keys in a different order on
-/// every run; hamsim promises identical bytes for identical inputs. The layout follows the
+/// The header is written here rather than by `safetensors::serialize_to_file`. That function
+/// takes the metadata as a `HashMap`, so it writes the keys in a different order on every run,
+/// and hamsim promises identical bytes for identical inputs. The layout follows the
 /// safetensors specification: the header's length as a little-endian u64, the JSON header
 /// padded with spaces to a multiple of 8 bytes, then the arrays' bytes back to back.
 pub fn write(dataset: &Dataset, path: &Path) -> Result<()> {

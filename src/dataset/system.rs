@@ -7,19 +7,19 @@ use crate::physics::spec::{SpringsSpec, SystemKind};
 use crate::physics::{Distribution, Integrator, SystemSpec};
 use crate::{Error, Result};
 
-/// Where the Hamiltonian of a dataset came from.
+/// The origin of a dataset's Hamiltonian.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SystemSource {
     /// A system file named on the command line.
     File,
     /// The system file stored in the dataset's metadata.
     Metadata,
-    /// A file without metadata that holds spring constants, read as springs.
+    /// A file without metadata that contains spring constants, read as springs.
     SpringConstants,
 }
 
 /// Picks the system of `dataset`: the file given with `--system`, else the one stored in the
-/// dataset's metadata, else springs when the file holds spring constants.
+/// dataset's metadata, else springs when the file contains spring constants.
 ///
 /// The chosen system must match the dataset's particle count and dimension.
 pub fn resolve_system(
@@ -71,8 +71,8 @@ pub fn resolve_system(
     Ok((spec, source))
 }
 
-/// A springs system of the dataset's shape; only its kind, n and d matter for the Hamiltonian,
-/// because masses and spring constants come from the file.
+/// Builds a springs system of the dataset's shape. Only its kind, n and d matter, because
+/// masses and spring constants come from the file.
 fn springs_for(dataset: &Dataset) -> SystemSpec {
     let placeholder = Distribution::Constant { value: 1.0 };
     let dt = if dataset.states > 1 {

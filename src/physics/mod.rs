@@ -20,9 +20,9 @@ pub use springs::Springs;
 
 /// The random generator behind every sampled system.
 ///
-/// ChaCha8 is portable and value-stable across platforms and crate versions, and its 64-bit
-/// stream number lets each system draw from a stream of its own, derived from (seed, index),
-/// so the data do not depend on how systems are spread over threads.
+/// ChaCha8 is portable and value-stable across platforms and crate versions. Its 64-bit stream
+/// number gives each system a stream of its own, derived from (seed, index), so the data do not
+/// depend on how systems are spread over threads.
 pub type SystemRng = rand_chacha::ChaCha8Rng;
 
 /// Creates the generator of system `index` for the run seeded with `seed`.

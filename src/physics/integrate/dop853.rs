@@ -45,9 +45,9 @@ macro_rules! dispatch_on_length {
 /// time, so no state is interpolated. Each run starts from the mean step size of the previous
 /// one rather than from a fresh guess.
 ///
-/// NOTE: the crate's dense output (ode_solvers 0.6.2) was measured here to be far less
-/// accurate than its steps: on springs2d it gave relative energy errors near 1e-6 that did not
-/// shrink when rtol went from 1e-10 to 1e-13, so it is not used.
+/// NOTE: the crate's dense output (ode_solvers 0.6.2) is not used because it measured far less
+/// accurate than its steps. On springs2d it gave relative energy errors near 1e-6, and they did
+/// not shrink when rtol went from 1e-10 to 1e-13.
 pub(super) fn integrate(
     system: &dyn Hamiltonian,
     ts: &[f64],
@@ -104,8 +104,8 @@ where
     OVector<f64, D>: Mul<f64, Output = OVector<f64, D>>,
 {
     // Safety factor, PI coefficient β, step ratio bounds and stiffness check interval are the
-    // crate's defaults; the step cap of 1e6 per saved interval is only reached by a singular
-    // system (two point masses colliding without softening).
+    // crate's defaults. Only a singular system (two unsoftened point masses colliding) reaches
+    // the cap of 1e6 steps per saved interval.
     let mut solver = Dop853::from_param(
         HamiltonFlow(system),
         t_a,
