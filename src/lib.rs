@@ -14,6 +14,8 @@ pub mod analysis;
 pub mod dataset;
 pub mod error;
 pub mod generate;
+pub mod learn;
+pub mod nn;
 pub mod physics;
 
 pub use error::{Error, Result};
