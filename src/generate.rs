@@ -43,7 +43,7 @@ pub fn generate(config: &GenerateConfig, on_system_done: &(dyn Fn() + Sync)) -> 
     let trajectory_len = states * 2 * n * d;
     let mut zs = vec![0.0; config.count * trajectory_len];
 
-    let results: Vec<Result<(Sample, Drift)>> = zs
+    let results: Vec<(Sample, Drift)> = zs
         .par_chunks_mut(trajectory_len)
         .enumerate()
         .map(|(index, out)| {
@@ -57,13 +57,12 @@ pub fn generate(config: &GenerateConfig, on_system_done: &(dyn Fn() + Sync)) -> 
             on_system_done();
             Ok((sample, drift))
         })
-        .collect();
+        .collect::<Result<_>>()?;
 
     let mut masses = Vec::with_capacity(config.count * n);
     let mut spring_constants = Vec::with_capacity(config.count * n);
     let mut drifts = Vec::with_capacity(config.count);
-    for result in results {
-        let (sample, drift) = result?;
+    for (sample, drift) in results {
         masses.extend(sample.masses);
         spring_constants.extend(sample.spring_constants.unwrap_or_default());
         drifts.push(drift);

@@ -6,23 +6,18 @@
 //! parameter gradient.
 
 use candle_core::{Result, Tensor};
-use candle_nn::{Linear, Module, VarBuilder};
+use candle_nn::{Linear, VarBuilder};
 
-/// swish(x) = x·σ(x) (also called SiLU).
+/// swish(x) = x·σ(x), candle's fused SiLU.
 pub fn swish(x: &Tensor) -> Result<Tensor> {
-    x * sigmoid(x)?
+    x.silu()
 }
 
-/// Returns g·swish'(x), with swish'(x) = σ(x)·(1 + x·(1 − σ(x))).
+/// Returns g·swish'(x), with swish'(x) = σ(x)·(1 + x·(1 − σ(x))) = σ(x) + swish(x)·(1 − σ(x)).
 pub fn swish_vjp(x: &Tensor, grad: &Tensor) -> Result<Tensor> {
-    let s = sigmoid(x)?;
-    let slope = (&s * ((x * (1.0 - &s)?)? + 1.0)?)?;
+    let s = candle_nn::ops::sigmoid(x)?;
+    let slope = (&s + (x.silu()? * (1.0 - &s)?)?)?;
     grad * slope
-}
-
-/// σ(x) = 1 / (1 + e^(−x)), written with primitive operations whose gradients candle knows.
-fn sigmoid(x: &Tensor) -> Result<Tensor> {
-    (x.neg()?.exp()? + 1.0)?.recip()
 }
 
 /// An affine layer y = x Wᵀ + b on the last axis.
@@ -41,15 +36,42 @@ impl Dense {
     }
 
     /// Applies the layer to `x` of shape (..., in).
+    ///
+    /// The leading axes are flattened into one, so that a single matrix product serves the
+    /// whole batch; candle's batched products of rank 3 and more are slower, and read
+    /// non-contiguous inputs wrongly.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        // candle's matmul reads non-contiguous inputs of rank 3 and more wrongly.
-        self.linear.forward(&x.contiguous()?)
+        let (rows, shape) = flatten_rows(x)?;
+        let weight = self.linear.weight();
+        let mut y = rows.matmul(&weight.t()?)?;
+        if let Some(bias) = self.linear.bias() {
+            y = y.broadcast_add(bias)?;
+        }
+        y.reshape(with_last(&shape, weight.dim(0)?))
     }
 
     /// Returns g W, the gradient with respect to the input for `grad` of shape (..., out).
     pub fn vjp(&self, grad: &Tensor) -> Result<Tensor> {
-        grad.contiguous()?.broadcast_matmul(self.linear.weight())
+        let (rows, shape) = flatten_rows(grad)?;
+        let weight = self.linear.weight();
+        rows.matmul(weight)?.reshape(with_last(&shape, weight.dim(1)?))
     }
+}
+
+/// Reshapes `x` of shape (..., c) to a contiguous (rows, c) matrix; returns it with the
+/// original shape.
+fn flatten_rows(x: &Tensor) -> Result<(Tensor, Vec<usize>)> {
+    let shape = x.dims().to_vec();
+    let columns = *shape.last().expect("a tensor with at least one axis");
+    let rows = x.contiguous()?.reshape(((), columns))?;
+    Ok((rows, shape))
+}
+
+/// `shape` with its last axis replaced by `last`.
+fn with_last(shape: &[usize], last: usize) -> Vec<usize> {
+    let mut shape = shape.to_vec();
+    *shape.last_mut().expect("a tensor with at least one axis") = last;
+    shape
 }
 
 /// A multilayer perceptron of [`Dense`] layers with swish between them, and optionally after
