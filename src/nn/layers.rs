@@ -13,11 +13,9 @@ pub fn swish(x: &Tensor) -> Result<Tensor> {
     x.silu()
 }
 
-/// Returns g·swish'(x), with swish'(x) = σ(x)·(1 + x·(1 − σ(x))) = σ(x) + swish(x)·(1 − σ(x)).
+/// Returns g·swish'(x), with swish'(x) = σ(x)·(1 + x·(1 − σ(x))), as one fused operation.
 pub fn swish_vjp(x: &Tensor, grad: &Tensor) -> Result<Tensor> {
-    let s = candle_nn::ops::sigmoid(x)?;
-    let slope = (&s + (x.silu()? * (1.0 - &s)?)?)?;
-    grad * slope
+    super::fused::swish_grad(x, grad)
 }
 
 /// An affine layer y = x Wᵀ + b on the last axis.

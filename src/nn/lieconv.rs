@@ -22,10 +22,12 @@ pub const KERNEL_OUTPUTS: usize = 16;
 pub struct Neighborhood {
     /// Pair embeddings a_ij, shape (batch, n, k, e), for the k neighbors j of each i.
     pub embedding: Tensor,
-    /// 1 for a real neighbor, 0 for a padded one, shape (batch, n, k).
-    pub mask: Tensor,
-    /// Number of real neighbors, at least 1, shape (batch, n, 1).
-    pub count: Tensor,
+    /// 1 for a real neighbor, 0 for a padded one, shape (batch, n, k); `None` when no
+    /// particle is padded, which saves two operations per layer.
+    pub mask: Option<Tensor>,
+    /// Number of real neighbors, at least 1, shape (batch, n, 1); `None` when it is k for
+    /// every particle.
+    pub count: Option<Tensor>,
     /// Row of each neighbor in the (batch·n) flattened particles, shape (batch·n·k); `None`
     /// when every particle is every other's neighbor, in order.
     pub index: Option<Tensor>,
@@ -41,13 +43,23 @@ impl Neighborhood {
     pub fn new(group: &dyn LieGroup, x: &Tensor, mask: &Tensor, size: usize, alpha: f64) -> Result<Self> {
         let (batch, n, _) = x.dims3()?;
         let embedding = group.pair_embedding(x)?;
+        let padded = mask.min_all()?.to_dtype(DType::F64)?.to_scalar::<f64>()? < 1.0;
         if n <= size {
+            if !padded {
+                return Ok(Neighborhood {
+                    embedding,
+                    mask: None,
+                    count: None,
+                    index: None,
+                    pair_index: None,
+                });
+            }
             let mask = mask.unsqueeze(1)?.broadcast_as((batch, n, n))?.contiguous()?;
             let count = mask.sum_keepdim(D::Minus1)?.clamp(1.0, f64::INFINITY)?;
             return Ok(Neighborhood {
                 embedding,
-                mask,
-                count,
+                mask: Some(mask),
+                count: Some(count),
                 index: None,
                 pair_index: None,
             });
@@ -75,8 +87,8 @@ impl Neighborhood {
         let count = mask.sum_keepdim(D::Minus1)?.clamp(1.0, f64::INFINITY)?;
         Ok(Neighborhood {
             embedding,
-            mask,
-            count,
+            mask: Some(mask),
+            count: Some(count),
             index: Some(index),
             pair_index: Some(pair_index),
         })
@@ -85,6 +97,22 @@ impl Neighborhood {
     /// Number of neighbors per particle, k.
     pub fn size(&self) -> Result<usize> {
         self.embedding.dim(2)
+    }
+
+    /// Multiplies `t` of shape (batch, n, k, c) by the neighbor mask.
+    fn apply_mask(&self, t: Tensor) -> Result<Tensor> {
+        match &self.mask {
+            Some(mask) => t.broadcast_mul(&mask.unsqueeze(D::Minus1)?),
+            None => Ok(t),
+        }
+    }
+
+    /// Divides `t` of shape (batch, n, c) by each particle's number of real neighbors.
+    fn average(&self, t: &Tensor) -> Result<Tensor> {
+        match &self.count {
+            Some(count) => t.broadcast_div(count),
+            None => t.affine(1.0 / self.size()? as f64, 0.0),
+        }
     }
 
     /// Spreads a gradient with respect to the neighborhood's embeddings, shape
@@ -135,7 +163,7 @@ impl LieConv {
         let (batch, n, c) = values.dims3()?;
         let k = neighborhood.size()?;
         let (kernel, kernel_cache) = self.kernel.forward_cached(&neighborhood.embedding)?;
-        let masked = kernel.broadcast_mul(&neighborhood.mask.unsqueeze(D::Minus1)?)?;
+        let masked = neighborhood.apply_mask(kernel)?;
         let transposed = masked.transpose(2, 3)?.contiguous()?;
 
         let (weights, gathered, contracted) = match &neighborhood.index {
@@ -156,7 +184,7 @@ impl LieConv {
         };
 
         let contracted = contracted.reshape((batch, n, KERNEL_OUTPUTS * c))?;
-        let out = self.output.forward(&contracted)?.broadcast_div(&neighborhood.count)?;
+        let out = neighborhood.average(&self.output.forward(&contracted)?)?;
         let cache = LieConvCache {
             kernel: kernel_cache,
             weights,
@@ -176,7 +204,7 @@ impl LieConv {
         let (batch, n, _) = grad.dims3()?;
         let k = neighborhood.size()?;
         let c = cache.values.dim(D::Minus1)?;
-        let d_out = grad.broadcast_div(&neighborhood.count)?;
+        let d_out = neighborhood.average(grad)?;
         let d_contracted = self.output.vjp(&d_out)?;
 
         let (d_values, d_weights) = match &neighborhood.index {
@@ -198,10 +226,8 @@ impl LieConv {
             }
         };
 
-        let d_kernel = d_weights
-            .reshape((batch, n, KERNEL_OUTPUTS, k))?
-            .transpose(2, 3)?
-            .broadcast_mul(&neighborhood.mask.unsqueeze(D::Minus1)?)?;
+        let d_kernel = d_weights.reshape((batch, n, KERNEL_OUTPUTS, k))?.transpose(2, 3)?;
+        let d_kernel = neighborhood.apply_mask(d_kernel)?;
         let d_embedding = self.kernel.vjp(&cache.kernel, &d_kernel.contiguous()?)?;
         Ok((d_values, d_embedding))
     }

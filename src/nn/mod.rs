@@ -10,6 +10,7 @@
 //! is set before the first call on each thread.
 
 pub mod batch;
+pub mod fused;
 pub mod group;
 pub mod layers;
 pub mod lieconv;
