@@ -43,8 +43,9 @@ pub enum Error {
         message: String,
     },
 
-    /// An I/O operation failed.
-    #[error("{context}: {source}")]
+    /// An I/O operation failed; the cause is the `source`, printed after the context by
+    /// `anyhow`'s alternate format.
+    #[error("{context}")]
     Io {
         /// The failed operation, with its path.
         context: String,

@@ -20,6 +20,27 @@ pub struct GenerateConfig {
     pub integrator: Integrator,
 }
 
+/// Allocates the zeroed state array of `count` trajectories of `trajectory_len` values, or
+/// explains how large it would be when that is impossible.
+fn allocate_states(count: usize, trajectory_len: usize) -> Result<Vec<f64>> {
+    let too_large = |bytes: f64| {
+        Error::invalid(
+            "--count",
+            format!(
+                "{count} systems of {trajectory_len} values each need {:.1} GB of memory, which \
+                 could not be allocated; lower --count or --states",
+                bytes / 1e9
+            ),
+        )
+    };
+    let bytes = count as f64 * trajectory_len as f64 * 8.0;
+    let len = count.checked_mul(trajectory_len).ok_or_else(|| too_large(bytes))?;
+    let mut zs = Vec::new();
+    zs.try_reserve_exact(len).map_err(|_| too_large(bytes))?;
+    zs.resize(len, 0.0);
+    Ok(zs)
+}
+
 /// Samples and integrates `config.count` systems on the current rayon pool, calling
 /// `on_system_done` once per finished system.
 ///
@@ -41,7 +62,7 @@ pub fn generate(config: &GenerateConfig, on_system_done: &(dyn Fn() + Sync)) -> 
     let ts = spec.times();
     let (n, d, states) = (spec.n_particles(), spec.dim(), spec.states());
     let trajectory_len = states * 2 * n * d;
-    let mut zs = vec![0.0; config.count * trajectory_len];
+    let mut zs = allocate_states(config.count, trajectory_len)?;
 
     let results: Vec<(Sample, Drift)> = zs
         .par_chunks_mut(trajectory_len)

@@ -19,15 +19,17 @@ fn system_path(name: &str) -> PathBuf {
     root().join("systems").join(format!("{name}.toml"))
 }
 
-/// Runs `hamsim generate` on a short grid; extra arguments are appended.
+/// Runs `hamsim generate` on 6 systems of 30 states unless `extra` sets `--count` or
+/// `--states`; extra arguments are appended.
 fn generate(system: &Path, output: &Path, extra: &[&str]) -> assert_cmd::assert::Assert {
-    hamsim()
-        .args(["generate", "--system"])
-        .arg(system)
-        .args(["--count", "6", "--states", "30", "--output"])
-        .arg(output)
-        .args(extra)
-        .assert()
+    let mut command = hamsim();
+    command.args(["generate", "--system"]).arg(system).arg("--output").arg(output);
+    for (flag, default) in [("--count", "6"), ("--states", "30")] {
+        if !extra.contains(&flag) {
+            command.args([flag, default]);
+        }
+    }
+    command.args(extra).assert()
 }
 
 /// Writes an `.npz` archive of float64 arrays.
@@ -242,11 +244,11 @@ fn generate_rejects_bad_flags() {
     let system = system_path("springs2d");
     let output = dir.path().join("out.safetensors");
     let cases: [(&[&str], &str); 6] = [
-        (&["--count", "0"], "--count"),
-        (&["--dt", "0"], "--dt"),
-        (&["--states", "1"], "--states"),
+        (&["--count", "0"], "invalid --count: 0 systems"),
+        (&["--dt", "0"], "invalid --dt"),
+        (&["--states", "1"], "invalid --states"),
         (&["--rtol", "0"], "rtol"),
-        (&["--threads", "0"], "--threads"),
+        (&["--threads", "0"], "invalid --threads"),
         (&["--integrator", "euler"], "euler"),
     ];
     for (flags, needle) in cases {
@@ -330,4 +332,60 @@ fn analyze_rejects_bad_datasets() {
             .failure()
             .stderr(predicate::str::contains(needle));
     }
+}
+
+#[test]
+fn generate_rejects_npz_output_and_thread_excess() {
+    let dir = TempDir::new().unwrap();
+    let npz = dir.path().join("out.npz");
+    assert_rejected(generate(&system_path("springs2d"), &npz, &[]), "name it FILE.safetensors", &npz);
+    let output = dir.path().join("out.safetensors");
+    assert_rejected(
+        generate(&system_path("springs2d"), &output, &["--threads", "100000"]),
+        "use 1 to 1024",
+        &output,
+    );
+    assert_rejected(
+        generate(&system_path("springs2d"), &output, &["--dt", "-1"]),
+        "dt = -1.0 is out of range",
+        &output,
+    );
+}
+
+#[test]
+fn generate_rejects_impossible_sizes() {
+    let dir = TempDir::new().unwrap();
+    let output = dir.path().join("huge.safetensors");
+    assert_rejected(
+        generate(&system_path("springs2d"), &output, &["--count", "1000000000000"]),
+        "lower --count or --states",
+        &output,
+    );
+    let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
+    assert_eq!(leftovers, 0, "a temporary file was left behind");
+}
+
+#[test]
+fn analyze_rejects_system_of_other_kind() {
+    let dir = TempDir::new().unwrap();
+    let dataset = dir.path().join("springs.safetensors");
+    generate(&system_path("springs2d"), &dataset, &[]).success();
+    hamsim()
+        .args(["analyze", "--system"])
+        .arg(system_path("gravity2d"))
+        .arg(&dataset)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("generated from a springs system"));
+}
+
+#[cfg(unix)]
+#[test]
+fn dataset_files_are_world_readable() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir::new().unwrap();
+    let output = dir.path().join("shared.safetensors");
+    generate(&system_path("springs2d"), &output, &[]).success();
+    let mode = std::fs::metadata(&output).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o644);
 }

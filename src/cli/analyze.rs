@@ -22,7 +22,7 @@ pub struct AnalyzeArgs {
     #[arg(long)]
     json: bool,
 
-    /// Worker threads, 1 or more [default: one per core].
+    /// Worker threads, 1 to 1024 [default: one per core].
     #[arg(long)]
     threads: Option<usize>,
 }
@@ -31,8 +31,15 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<()> {
     let pool = super::thread_pool(args.threads)?;
     let data = Dataset::load(&args.file)?;
     let (spec, source) = resolve_system(&data, &args.file, args.system.as_deref())?;
+    if source == SystemSource::File && data.metadata.is_some() {
+        super::log!(
+            "note: using the Hamiltonian of {} instead of the system stored in {}",
+            args.system.as_deref().unwrap_or(std::path::Path::new("")).display(),
+            args.file.display()
+        );
+    }
     if source == SystemSource::SpringConstants {
-        eprintln!(
+        super::log!(
             "note: {} has no hamsim metadata; reading it as springs because it holds spring \
              constants (pass --system FILE.toml to name another system)",
             args.file.display()
@@ -41,10 +48,9 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<()> {
 
     let summary = pool.install(|| summarize(&data, &spec))?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&summary)?);
+        super::emit!("{}\n", serde_json::to_string_pretty(&summary)?);
     } else {
-        println!("{} ({} system)", args.file.display(), spec.kind_name());
-        print!("{}", summary.table());
+        super::emit!("{} ({} system)\n{}", args.file.display(), spec.kind_name(), summary.table());
     }
     Ok(())
 }

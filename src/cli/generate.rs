@@ -24,11 +24,11 @@ pub struct GenerateArgs {
     system: PathBuf,
 
     /// Number of systems to simulate, 1 or more.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 1000, allow_negative_numbers = true)]
     count: usize,
 
     /// Random seed; system i draws from its own generator stream derived from (seed, i).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
     seed: u64,
 
     /// Dataset file to write (safetensors); missing directories are created.
@@ -40,7 +40,7 @@ pub struct GenerateArgs {
     integrator: Option<String>,
 
     /// Time between saved states, in the system's time unit, > 0 [default: the system file's dt].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     dt: Option<f64>,
 
     /// Saved states per trajectory including the initial one, 2 or more [default: the system file's states].
@@ -48,18 +48,19 @@ pub struct GenerateArgs {
     states: Option<usize>,
 
     /// Relative tolerance of dop853, in [1e-14, 1) [default: the system file's, else 1e-10].
-    #[arg(long)]
+    /// With the default dt the saved interval, not rtol, usually limits the step size.
+    #[arg(long, allow_negative_numbers = true)]
     rtol: Option<f64>,
 
     /// Absolute tolerance of dop853, > 0 [default: the system file's, else 1e-12].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     atol: Option<f64>,
 
     /// Fixed rk4 or leapfrog steps per saved interval, 1 or more [default: the system file's, else 1].
     #[arg(long)]
     substeps: Option<usize>,
 
-    /// Worker threads, 1 or more [default: one per core]. The output does not depend on it.
+    /// Worker threads, 1 to 1024 [default: one per core]. The output does not depend on it.
     #[arg(long)]
     threads: Option<usize>,
 
@@ -76,8 +77,9 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
     }
     let pool = super::thread_pool(args.threads)?;
     let output = OutputFile::create(&args.output, args.force)?;
+    super::interrupt::remove_on_interrupt(output.temp_path());
 
-    eprintln!(
+    super::log!(
         "generating {} {} systems ({} particles in {}D, {} states, dt = {}) with {}",
         args.count,
         spec.kind_name(),
@@ -101,23 +103,29 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
 
     dataset::write(&data, output.temp_path())?;
     output.commit()?;
+    super::interrupt::clear();
 
     let summary = data
         .metadata
         .as_ref()
         .and_then(|m| m.conservation.clone())
         .context("generation always measures conservation")?;
-    eprintln!(
+    super::log!(
         "wrote {} in {:.2} s ({:.3} ms per system)",
         args.output.display(),
         seconds,
         1e3 * seconds / args.count as f64
     );
-    print!("{}", summary.table());
+    super::emit!("{}", summary.table());
     if summary.energy_rel_drift.max > ENERGY_WARNING {
-        eprintln!(
-            "warning: the worst relative energy error is {:.2e}; for exact trajectories use \
-             --integrator dop853, or add --substeps",
+        let advice = match config.integrator.method {
+            IntegratorKind::Dop853 => {
+                "lower --rtol, or add softening to the system file if point masses meet closely"
+            }
+            _ => "use --integrator dop853, or raise --substeps",
+        };
+        super::log!(
+            "warning: the worst relative energy error is {:.2e}; for exact trajectories {advice}",
             summary.energy_rel_drift.max
         );
     }
@@ -133,9 +141,27 @@ fn integrator_from(args: &GenerateArgs, defaults: &Integrator) -> anyhow::Result
     integrator.rtol = args.rtol.unwrap_or(integrator.rtol);
     integrator.atol = args.atol.unwrap_or(integrator.atol);
     integrator.substeps = args.substeps.unwrap_or(integrator.substeps);
-    integrator
-        .check()
-        .map_err(|m| anyhow::anyhow!("invalid solver option: {m}"))?;
+    integrator.check().map_err(|message| {
+        // Name the flag when the bad value came from the command line.
+        let flags = [
+            ("integrator.rtol", "--rtol", args.rtol.is_some()),
+            ("integrator.atol", "--atol", args.atol.is_some()),
+            ("integrator.substeps", "--substeps", args.substeps.is_some()),
+        ];
+        let message = flags
+            .iter()
+            .filter(|(_, _, given)| *given)
+            .fold(message, |m, (key, flag, _)| m.replace(key, flag));
+        anyhow::anyhow!("invalid solver option: {message}")
+    })?;
+
+    let unused = match integrator.method {
+        IntegratorKind::Dop853 => args.substeps.map(|_| "--substeps"),
+        _ => args.rtol.or(args.atol).map(|_| "--rtol and --atol"),
+    };
+    if let Some(flags) = unused {
+        super::log!("note: {flags} have no effect with --integrator {}", integrator.method);
+    }
     Ok(integrator)
 }
 

@@ -1,14 +1,35 @@
 //! Command-line interface: one module per subcommand.
 
+/// Writes one line to stderr, ignoring a closed pipe: a reader that stops early (`| head`)
+/// must not abort a run whose real output is a file.
+macro_rules! log {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
+/// Writes text to stdout, ignoring a closed pipe.
+macro_rules! emit {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+pub(crate) use {emit, log};
+
 mod analyze;
 mod generate;
+mod interrupt;
 mod progress;
 
 use clap::{Parser, Subcommand};
 
-/// Simulate, learn and check Hamiltonian dynamics.
+/// Simulate Hamiltonian dynamics and check their conservation laws: generate spring and gravity
+/// trajectory datasets, and analyze energy and momentum along any dataset.
 #[derive(Debug, Parser)]
-#[command(name = "hamsim", version, about, long_about = None)]
+#[command(name = "hamsim", version, long_about = None)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -22,6 +43,7 @@ enum Command {
     Analyze(analyze::AnalyzeArgs),
 }
 
+
 /// Parses the command line and runs the subcommand.
 pub fn run() -> anyhow::Result<()> {
     match Cli::parse().command {
@@ -30,10 +52,15 @@ pub fn run() -> anyhow::Result<()> {
     }
 }
 
+/// The largest `--threads` accepted; beyond it thread stacks alone exhaust memory.
+const MAX_THREADS: usize = 1024;
+
 /// Builds the rayon pool for `--threads`: all cores when `None`.
 fn thread_pool(threads: Option<usize>) -> anyhow::Result<rayon::ThreadPool> {
-    if threads == Some(0) {
-        anyhow::bail!("invalid --threads: 0 threads requested; use 1 or more, or omit the flag to use every core");
+    if let Some(count) = threads.filter(|&t| t == 0 || t > MAX_THREADS) {
+        anyhow::bail!(
+            "invalid --threads: {count} is out of range; use 1 to {MAX_THREADS}, or omit the flag to use every core"
+        );
     }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads.unwrap_or(0))

@@ -50,7 +50,7 @@ impl Progress {
         }
         let step = self.total.div_ceil(LOG_STEPS).max(1);
         if done % step == 0 || done == self.total {
-            eprintln!(
+            super::log!(
                 "{done}/{} {} done ({:.0}%), {:.1} s elapsed",
                 self.total,
                 self.label,

@@ -86,6 +86,19 @@ impl Dataset {
         Ok(dataset)
     }
 
+    /// Names the entry at flat index `i` of array `name` by system, state and component.
+    fn describe_index(&self, name: &str, i: usize) -> String {
+        match name {
+            "zs" => {
+                let len = self.state_len();
+                let (system, rest) = (i / (self.states * len), i % (self.states * len));
+                format!("system {system}, state {}, component {}", rest / len, rest % len)
+            }
+            "ts" => format!("system {}, state {}", i / self.states, i % self.states),
+            _ => format!("system {}, particle {}", i / self.n_particles, i % self.n_particles),
+        }
+    }
+
     /// Checks that every value is finite and every mass positive.
     fn check(&self, path: &Path) -> Result<()> {
         let arrays: [(&str, Option<&[f64]>); 4] = [
@@ -99,7 +112,11 @@ impl Dataset {
             if let Some(i) = values.iter().position(|x| !x.is_finite()) {
                 return Err(dataset_error(
                     path,
-                    format!("array '{name}' holds the non-finite value {} at flat index {i}", values[i]),
+                    format!(
+                        "array '{name}' contains the non-finite value {} at {}; every value must be finite",
+                        values[i],
+                        self.describe_index(name, i)
+                    ),
                 ));
             }
         }

@@ -21,6 +21,21 @@ impl OutputFile {
     /// computation starts. An existing `path` is an error unless `overwrite`. Missing parent
     /// directories are created.
     pub fn create(path: &Path, overwrite: bool) -> Result<Self> {
+        if path.is_dir() {
+            return Err(Error::invalid(
+                "--output",
+                format!("{} is a directory; give a file name", path.display()),
+            ));
+        }
+        if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("npz")) {
+            return Err(Error::invalid(
+                "--output",
+                format!(
+                    "{} ends in .npz, but hamsim writes safetensors files; name it FILE.safetensors",
+                    path.display()
+                ),
+            ));
+        }
         if path.exists() && !overwrite {
             return Err(Error::invalid(
                 "--output",
@@ -28,12 +43,6 @@ impl OutputFile {
                     "{} already exists; pass --force to overwrite it or choose another path",
                     path.display()
                 ),
-            ));
-        }
-        if path.is_dir() {
-            return Err(Error::invalid(
-                "--output",
-                format!("{} is a directory; give a file name", path.display()),
             ));
         }
         let dir = match path.parent() {
@@ -65,8 +74,16 @@ impl OutputFile {
         &self.path
     }
 
-    /// Renames the temporary file to the final name.
+    /// Renames the temporary file to the final name, readable by everyone (mode 0644 on Unix,
+    /// where the temporary file starts private).
     pub fn commit(self) -> Result<()> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let readable = std::fs::Permissions::from_mode(0o644);
+            std::fs::set_permissions(self.temp.path(), readable)
+                .map_err(|e| Error::io(format!("cannot set permissions of {}", self.temp.path().display()), e))?;
+        }
         let persisted = if self.overwrite {
             self.temp.persist(&self.path)
         } else {

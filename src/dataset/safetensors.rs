@@ -1,8 +1,10 @@
 //! hamsim's dataset format: a safetensors file with f64 arrays and string metadata.
 //!
 //! Metadata keys: `format` (`hamsim-dataset`), `format_version`, `hamsim_version`,
-//! `system_kind`, `system_toml` (the system file's text), `seed`, `integrator`, `rtol`, `atol`,
-//! `substeps`, `dt`, `states`, and `conservation` (the JSON conservation summary).
+//! `system_kind`, `system_toml` (the system file's text), `seed`, `integrator`, `rtol` and
+//! `atol` (dop853 only), `substeps` (rk4 and leapfrog only), `dt`, `states`, and
+//! `conservation` (the JSON conservation summary). `dt`, `states` and the solver keys record
+//! what was run, command-line overrides included, and take precedence over `system_toml`.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
@@ -55,9 +57,13 @@ impl Metadata {
         put("system_toml", self.system_toml.clone());
         put("seed", self.seed.to_string());
         put("integrator", self.integrator.method.to_string());
-        put("rtol", format!("{:?}", self.integrator.rtol));
-        put("atol", format!("{:?}", self.integrator.atol));
-        put("substeps", self.integrator.substeps.to_string());
+        // Only the settings the method uses are recorded.
+        if self.integrator.method == IntegratorKind::Dop853 {
+            put("rtol", format!("{:?}", self.integrator.rtol));
+            put("atol", format!("{:?}", self.integrator.atol));
+        } else {
+            put("substeps", self.integrator.substeps.to_string());
+        }
         put("dt", format!("{:?}", self.dt));
         put("states", self.states.to_string());
         if let Some(summary) = &self.conservation {
@@ -74,6 +80,14 @@ impl Metadata {
         if map.get("format").map(String::as_str) != Some(FORMAT) {
             return Ok(None);
         }
+        let version = map.get("format_version").map(String::as_str).unwrap_or("missing");
+        if version != FORMAT_VERSION {
+            return Err(format!(
+                "format_version {version} is not supported by hamsim {} (it reads version \
+                 {FORMAT_VERSION}); use the hamsim version that wrote the file",
+                env!("CARGO_PKG_VERSION")
+            ));
+        }
         let get = |key: &str| {
             map.get(key)
                 .ok_or_else(|| format!("metadata key '{key}' is missing"))
@@ -84,6 +98,14 @@ impl Metadata {
                 .map_err(|e| format!("metadata key '{key}': {e}"))
         };
         let method: IntegratorKind = get("integrator")?.parse()?;
+        let defaults = Integrator::default();
+        let optional = |key: &str, default: f64| -> Result<f64, String> {
+            if map.contains_key(key) {
+                parse(key)
+            } else {
+                Ok(default)
+            }
+        };
         let conservation = match map.get("conservation") {
             Some(json) => Some(
                 serde_json::from_str(json).map_err(|e| format!("metadata key 'conservation': {e}"))?,
@@ -97,9 +119,9 @@ impl Metadata {
             seed: parse("seed")? as u64,
             integrator: Integrator {
                 method,
-                rtol: parse("rtol")?,
-                atol: parse("atol")?,
-                substeps: parse("substeps")? as usize,
+                rtol: optional("rtol", defaults.rtol)?,
+                atol: optional("atol", defaults.atol)?,
+                substeps: optional("substeps", defaults.substeps as f64)? as usize,
             },
             dt: parse("dt")?,
             states: parse("states")? as usize,

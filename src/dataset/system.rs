@@ -28,7 +28,23 @@ pub fn resolve_system(
     system_file: Option<&Path>,
 ) -> Result<(SystemSpec, SystemSource)> {
     let (spec, source) = if let Some(file) = system_file {
-        (SystemSpec::from_file(file)?, SystemSource::File)
+        let spec = SystemSpec::from_file(file)?;
+        if let Some(metadata) = &dataset.metadata {
+            if metadata.system_kind != spec.kind_name() {
+                return Err(Error::invalid(
+                    "--system",
+                    format!(
+                        "{} was generated from a {} system, but {} describes {}; omit --system \
+                         to use the system stored in the dataset",
+                        dataset_path.display(),
+                        metadata.system_kind,
+                        file.display(),
+                        spec.kind_name()
+                    ),
+                ));
+            }
+        }
+        (spec, SystemSource::File)
     } else if let Some(metadata) = &dataset.metadata {
         let spec = SystemSpec::from_toml(Path::new("<system stored in the dataset>"), &metadata.system_toml)?;
         (spec, SystemSource::Metadata)

@@ -48,7 +48,7 @@ impl Distribution {
         (0..count).map(|_| self.sample(rng)).collect()
     }
 
-    /// The smallest value the distribution can produce (−∞ for a Gaussian).
+    /// Returns the smallest value the distribution can produce (−∞ for a Gaussian).
     pub fn lower_bound(&self) -> f64 {
         match *self {
             Distribution::Uniform { low, .. } => low,

@@ -139,7 +139,7 @@ impl SystemSpec {
             path: path.to_path_buf(),
             message,
         };
-        let kind: SystemKind = toml::from_str(text).map_err(|e| error(e.to_string()))?;
+        let kind: SystemKind = toml::from_str(text).map_err(|e| error(e.to_string().trim_end().to_string()))?;
         let spec = SystemSpec {
             path: path.to_path_buf(),
             text: text.to_string(),
@@ -270,7 +270,7 @@ fn check_dt(dt: f64) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "dt = {dt} is out of range; the time step between saved states must be a finite number > 0"
+            "dt = {dt:?} is out of range; the time step between saved states must be a finite number > 0"
         ))
     }
 }
@@ -293,8 +293,13 @@ fn check_positive_support(key: &str, distribution: &Distribution, allow_zero: bo
         return Ok(());
     }
     let bound = if allow_zero { ">= 0" } else { "> 0" };
+    let reason = if low == f64::NEG_INFINITY {
+        "can produce any negative value".to_string()
+    } else {
+        format!("can produce the value {low:?}")
+    };
     Err(format!(
-        "{key} can produce the value {low}, but every value must be {bound}; \
+        "{key} {reason}, but every value must be {bound}; \
          use a uniform or constant distribution with low {bound}"
     ))
 }

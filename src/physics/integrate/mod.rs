@@ -109,14 +109,14 @@ impl Integrator {
     pub fn check(&self) -> Result<(), String> {
         if !(self.rtol >= 1e-14 && self.rtol < 1.0) {
             return Err(format!(
-                "integrator.rtol = {} is out of range; the allowed range is 1e-14 <= rtol < 1 \
+                "integrator.rtol = {:?} is out of range; the allowed range is 1e-14 <= rtol < 1 \
                  (below 1e-14 float64 round-off dominates)",
                 self.rtol
             ));
         }
         if !(self.atol > 0.0) || !self.atol.is_finite() {
             return Err(format!(
-                "integrator.atol = {} is out of range; it must be a finite number > 0",
+                "integrator.atol = {:?} is out of range; it must be a finite number > 0",
                 self.atol
             ));
         }
