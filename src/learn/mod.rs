@@ -1,8 +1,10 @@
 //! Training and rollout machinery for learned dynamics.
 
 pub mod integrate;
+pub mod parallel;
 
 pub use integrate::{leapfrog, rk4, Tracking};
+pub use parallel::{shard_ranges, sharded_backward};
 
 /// Stack size for threads that differentiate through long rollouts. candle orders the graph
 /// of a backward pass recursively, and a training step of the full-size LieConv model nests
