@@ -417,8 +417,9 @@ fn so2_is_finite_at_rotation_centre() {
 
 #[test]
 fn full_size_training_step_runs() {
-    // The paper's spring model (k = 384, 4 blocks) differentiated through an RK4 rollout over a
-    // chunk of 5 states: the graph is deep, so it runs on a large-stack thread as training does.
+    // The spring model of Finzi et al. (2020), k = 384 and 4 blocks, differentiated through an
+    // RK4 rollout over a chunk of 5 states. The graph is deep, so the step runs on a
+    // large-stack thread as training does.
     let (system, z) = random_systems(2, 12, DType::F32);
     let config = ModelConfig::lieconv("T2", N, 2, 2);
     let model = Model::new(config, DType::F32, &Device::Cpu, 0).unwrap();

@@ -2,8 +2,8 @@
 //!
 //! candle parallelises each tensor operation internally, but on small tensors its workers spend
 //! most of their time waiting at barriers. Splitting the batch instead gives every thread a
-//! whole forward and backward pass; measured on a 2-core machine this made a LieConv training
-//! step about 2× faster than candle's own threading (see results/BENCHMARKS.md). Set
+//! whole forward and backward pass. On a 2-core machine this made a LieConv training step
+//! about 1.8× faster than candle's own threading (results/BENCHMARKS.md). Set
 //! `CANDLE_NUM_THREADS=1` before the first tensor operation so that candle does not also
 //! spawn workers.
 

@@ -16,27 +16,44 @@ pub fn swish_grad(x: &Tensor, grad: &Tensor) -> Result<Tensor> {
     x.contiguous()?.apply_op2(&grad.contiguous()?, SwishGrad)
 }
 
-fn sigmoid(x: f64) -> f64 {
-    1.0 / (1.0 + (-x).exp())
+/// Defines swish' and swish'' for one float type, so that f32 tensors use f32 arithmetic.
+macro_rules! swish_derivatives {
+    ($module:ident, $float:ty) => {
+        mod $module {
+            fn sigmoid(x: $float) -> $float {
+                1.0 / (1.0 + (-x).exp())
+            }
+
+            pub fn first(x: $float) -> $float {
+                let s = sigmoid(x);
+                s * (1.0 + x * (1.0 - s))
+            }
+
+            pub fn second(x: $float) -> $float {
+                let s = sigmoid(x);
+                s * (1.0 - s) * (2.0 + x * (1.0 - 2.0 * s))
+            }
+        }
+    };
 }
 
-fn first_derivative(x: f64) -> f64 {
-    let s = sigmoid(x);
-    s * (1.0 + x * (1.0 - s))
+swish_derivatives!(derivatives_f32, f32);
+swish_derivatives!(derivatives_f64, f64);
+
+/// The order of the swish derivative that an operation multiplies by.
+#[derive(Clone, Copy)]
+enum Order {
+    First,
+    Second,
 }
 
-fn second_derivative(x: f64) -> f64 {
-    let s = sigmoid(x);
-    s * (1.0 - s) * (2.0 + x * (1.0 - 2.0 * s))
-}
-
-/// Applies `f(x) · g` element by element to two contiguous CPU tensors of the same dtype.
+/// Applies swish^(order)(x) · g element by element to two contiguous CPU tensors of one dtype.
 fn map_pairs(
     s1: &CpuStorage,
     l1: &Layout,
     s2: &CpuStorage,
     l2: &Layout,
-    f: fn(f64) -> f64,
+    order: Order,
 ) -> Result<(CpuStorage, Shape)> {
     let (Some((a0, a1)), Some((b0, b1))) = (l1.contiguous_offsets(), l2.contiguous_offsets()) else {
         candle_core::bail!("fused swish operations need contiguous inputs");
@@ -45,10 +62,18 @@ fn map_pairs(
         candle_core::bail!("fused swish operations need equal shapes, got {:?} and {:?}", l1.shape(), l2.shape());
     }
     let storage = match (s1, s2) {
-        (CpuStorage::F32(x), CpuStorage::F32(g)) => CpuStorage::F32(
-            x[a0..a1].iter().zip(&g[b0..b1]).map(|(&x, &g)| (f(x as f64) as f32) * g).collect(),
-        ),
+        (CpuStorage::F32(x), CpuStorage::F32(g)) => {
+            let f = match order {
+                Order::First => derivatives_f32::first,
+                Order::Second => derivatives_f32::second,
+            };
+            CpuStorage::F32(x[a0..a1].iter().zip(&g[b0..b1]).map(|(&x, &g)| f(x) * g).collect())
+        }
         (CpuStorage::F64(x), CpuStorage::F64(g)) => {
+            let f = match order {
+                Order::First => derivatives_f64::first,
+                Order::Second => derivatives_f64::second,
+            };
             CpuStorage::F64(x[a0..a1].iter().zip(&g[b0..b1]).map(|(&x, &g)| f(x) * g).collect())
         }
         _ => candle_core::bail!("fused swish operations support f32 and f64 tensors of one dtype"),
@@ -68,7 +93,7 @@ impl CustomOp2 for SwishGrad {
     }
 
     fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
-        map_pairs(s1, l1, s2, l2, first_derivative)
+        map_pairs(s1, l1, s2, l2, Order::First)
     }
 
     /// ∂(g·swish'(x))/∂x = g·swish''(x) and ∂(g·swish'(x))/∂g = swish'(x).
@@ -86,6 +111,6 @@ impl CustomOp2 for SwishCurvature {
     }
 
     fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
-        map_pairs(s1, l1, s2, l2, second_derivative)
+        map_pairs(s1, l1, s2, l2, Order::Second)
     }
 }

@@ -136,7 +136,7 @@ pub struct LieConv {
     output: Dense,
 }
 
-/// What [`LieConv::vjp`] needs from the forward pass.
+/// Intermediate values of the forward pass that [`LieConv::vjp`] reuses.
 pub struct LieConvCache {
     kernel: MlpCache,
     /// Masked kernel values, transposed to (batch·n, 16, k) or (batch, n·16, n).

@@ -30,7 +30,7 @@ struct Block {
     expand: Dense,
 }
 
-/// What the backward pass of one block needs.
+/// Intermediate values of one block's forward pass, reused by its backward pass.
 struct BlockCache {
     input: Tensor,
     conv_output: Tensor,

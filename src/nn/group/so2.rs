@@ -6,7 +6,7 @@ use super::LieGroup;
 
 /// Rotations of R² about the origin, with the radius as orbit identifier.
 ///
-/// The paper embeds the relative rotation u_i⁻¹ u_j by its angle θ_j − θ_i wrapped to
+/// Finzi et al. (2020) embed the relative rotation u_i⁻¹ u_j by its angle θ_j − θ_i wrapped to
 /// (−π, π], which jumps at ±π and so makes a learned Hamiltonian discontinuous. hamsim embeds
 /// it instead as (cos Δθ, sin Δθ), computed without atan2 from the dot and cross products:
 ///

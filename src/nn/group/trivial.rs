@@ -5,7 +5,7 @@ use candle_core::{Result, Tensor, D};
 use super::LieGroup;
 
 /// The group with one element. Every point is its own orbit, so a_ij = [x_i, x_j] (no Lie
-/// algebra part) and a model built on it sees absolute coordinates.
+/// algebra part) and a model built on it receives absolute coordinates.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Trivial;
 
