@@ -75,7 +75,7 @@ fn bench_train_step(c: &mut Criterion) {
         group.bench_function(format!("{name}/{mode}"), |b| {
             b.iter(|| {
                 if mode == "sharded" {
-                    sharded_backward(&vars, BATCH, 2, |range| shard_loss(&model, &data, range)).unwrap();
+                    sharded_backward(&vars, BATCH, 2, 2, |range| shard_loss(&model, &data, range)).unwrap();
                 } else {
                     with_large_stack(|| shard_loss(&model, &data, 0..BATCH).unwrap().backward().unwrap());
                 }

@@ -457,8 +457,8 @@ fn sharded_gradients_match_whole_batch() {
         };
         model.dynamics().time_derivative(&pick(&z)?, &shard)?.sqr()?.sum_all()
     };
-    let (whole_loss, whole) = sharded_backward(&vars, 5, 1, loss_of).unwrap();
-    let (split_loss, split) = sharded_backward(&vars, 5, 3, loss_of).unwrap();
+    let (whole_loss, whole) = sharded_backward(&vars, 5, 1, 1, loss_of).unwrap();
+    let (split_loss, split) = sharded_backward(&vars, 5, 3, 2, loss_of).unwrap();
     assert!(((whole_loss - split_loss) / whole_loss).abs() < 1e-12);
     for var in &vars {
         let (Some(a), Some(b)) = (whole.get(var.as_tensor()), split.get(var.as_tensor())) else {

@@ -23,11 +23,13 @@ mod analyze;
 mod generate;
 mod interrupt;
 mod progress;
+mod train;
 
 use clap::{Parser, Subcommand};
 
-/// Simulate Hamiltonian dynamics and check their conservation laws: generate spring and gravity
-/// trajectory datasets, and analyze energy and momentum along any dataset.
+/// Simulate, learn and check Hamiltonian dynamics: generate spring and gravity trajectory
+/// datasets, train learned Hamiltonians on them, and analyze energy and momentum along any
+/// dataset.
 #[derive(Debug, Parser)]
 #[command(name = "hamsim", version, long_about = None)]
 struct Cli {
@@ -41,6 +43,8 @@ enum Command {
     Generate(generate::GenerateArgs),
     /// Print the energy and momentum conservation table of a dataset.
     Analyze(analyze::AnalyzeArgs),
+    /// Train a learned Hamiltonian (LieConv, HNN) or a neural ODE on a dataset's trajectory chunks.
+    Train(train::TrainArgs),
 }
 
 
@@ -49,6 +53,7 @@ pub fn run() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Generate(args) => generate::run(args),
         Command::Analyze(args) => analyze::run(args),
+        Command::Train(args) => train::run(args),
     }
 }
 

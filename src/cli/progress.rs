@@ -9,6 +9,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 /// Counts finished work items from any thread.
 pub struct Progress {
     bar: Option<ProgressBar>,
+    /// Whether to print log lines when there is no bar.
+    log_lines: bool,
     label: &'static str,
     total: usize,
     done: AtomicUsize,
@@ -21,6 +23,15 @@ const LOG_STEPS: usize = 10;
 impl Progress {
     /// Starts reporting on `total` items named `label` (for example "systems").
     pub fn new(total: usize, label: &'static str) -> Self {
+        Self::with_log_lines(total, label, true)
+    }
+
+    /// Like [`Progress::new`], but silent when stderr is not a terminal.
+    pub fn bar_only(total: usize, label: &'static str) -> Self {
+        Self::with_log_lines(total, label, false)
+    }
+
+    fn with_log_lines(total: usize, label: &'static str, log_lines: bool) -> Self {
         let bar = std::io::stderr().is_terminal().then(|| {
             let bar = ProgressBar::new(total as u64);
             bar.set_style(
@@ -34,6 +45,7 @@ impl Progress {
         });
         Progress {
             bar,
+            log_lines,
             label,
             total,
             done: AtomicUsize::new(0),
@@ -48,6 +60,9 @@ impl Progress {
             bar.inc(1);
             return;
         }
+        if !self.log_lines {
+            return;
+        }
         let step = self.total.div_ceil(LOG_STEPS).max(1);
         if done % step == 0 || done == self.total {
             super::log!(
@@ -57,6 +72,13 @@ impl Progress {
                 100.0 * done as f64 / self.total as f64,
                 self.start.elapsed().as_secs_f64()
             );
+        }
+    }
+
+    /// Sets the text shown after the bar's counter.
+    pub fn set_message(&self, message: String) {
+        if let Some(bar) = &self.bar {
+            bar.set_message(message);
         }
     }
 

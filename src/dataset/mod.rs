@@ -18,7 +18,7 @@ mod system;
 use std::path::{Path, PathBuf};
 
 pub use self::safetensors::{write, Metadata, FORMAT, FORMAT_VERSION};
-pub use output::OutputFile;
+pub use output::{write_atomically, OutputFile};
 pub use system::{resolve_system, SystemSource};
 
 use crate::{Error, Result};

@@ -94,3 +94,11 @@ impl OutputFile {
         })
     }
 }
+
+/// Writes a file through a temporary file in the same directory, renamed into place when
+/// `write` succeeds, replacing any existing file; a crash leaves the old file intact.
+pub fn write_atomically(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    let output = OutputFile::create(path, true)?;
+    write(output.temp_path())?;
+    output.commit()
+}

@@ -1,7 +1,10 @@
 //! Training and rollout machinery for learned dynamics.
 
+pub mod adam;
+pub mod data;
 pub mod integrate;
 pub mod parallel;
+pub mod train;
 
 pub use integrate::{leapfrog, rk4, Tracking};
 pub use parallel::{shard_ranges, sharded_backward};

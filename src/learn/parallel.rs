@@ -3,7 +3,7 @@
 //! candle parallelises each tensor operation internally, but on small tensors its workers spend
 //! most of their time waiting at barriers. Splitting the batch instead gives every thread a
 //! whole forward and backward pass. On a 2-core machine this made a LieConv training step
-//! about 1.8× faster than candle's own threading (results/BENCHMARKS.md). Set
+//! about 1.6× faster than candle's own threading (results/BENCHMARKS.md). Set
 //! `CANDLE_NUM_THREADS=1` before the first tensor operation so that candle does not also
 //! spawn workers.
 
@@ -11,6 +11,7 @@ use std::ops::Range;
 
 use candle_core::backprop::GradStore;
 use candle_core::{DType, Result, Var};
+use rayon::prelude::*;
 
 use super::LARGE_STACK_BYTES;
 
@@ -22,35 +23,31 @@ pub fn shard_ranges(batch_size: usize, shards: usize) -> Vec<Range<usize>> {
         .collect()
 }
 
-/// Evaluates `loss_of(range)` for every shard of the batch on a large-stack thread of its own,
-/// runs each shard's backward pass there, and returns the summed loss with the summed
+/// Evaluates `loss_of(range)` for every shard of the batch, runs each shard's backward pass on
+/// one of `threads` large-stack worker threads, and returns the summed loss with the summed
 /// gradients of `vars`.
 ///
 /// The loss must be additive over shards: a sum over the shard's systems, divided by the full
 /// batch size if the mean is wanted. Shards are added in order, so the result depends on the
-/// number of shards but not on thread timing.
+/// number of shards but not on the number of threads or their timing.
 pub fn sharded_backward(
     vars: &[Var],
     batch_size: usize,
     shards: usize,
+    threads: usize,
     loss_of: impl Fn(Range<usize>) -> Result<candle_core::Tensor> + Sync,
 ) -> Result<(f64, GradStore)> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.max(1))
+        .stack_size(LARGE_STACK_BYTES)
+        .thread_name(|i| format!("hamsim-shard-{i}"))
+        .build()
+        .map_err(candle_core::Error::wrap)?;
     let ranges = shard_ranges(batch_size, shards);
-    let results: Vec<Result<(f64, GradStore)>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = ranges
-            .into_iter()
-            .map(|range| {
-                let loss_of = &loss_of;
-                std::thread::Builder::new()
-                    .name("hamsim-shard".to_string())
-                    .stack_size(LARGE_STACK_BYTES)
-                    .spawn_scoped(scope, move || shard_backward(vars, loss_of(range)?))
-                    .expect("the operating system can create a thread")
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("a shard thread does not panic"))
+    let results: Vec<Result<(f64, GradStore)>> = pool.install(|| {
+        ranges
+            .into_par_iter()
+            .map(|range| shard_backward(vars, loss_of(range)?))
             .collect()
     });
 
