@@ -351,7 +351,7 @@ fn load_matching(record: &DataRecord, model: &ModelConfig, resuming: bool) -> an
     let features = if data.spring_constants.is_some() { 2 } else { 1 };
     if data.n_particles != model.n_particles || data.dim != model.dim || features != model.features {
         bail!(
-            "{} holds {} particles in {}D with {} features each, but the model expects {} in {}D with {}",
+            "{} contains {} particles in {}D with {} features each, but the model expects {} in {}D with {}",
             record.path.display(),
             data.n_particles,
             data.dim,
@@ -373,7 +373,7 @@ fn split(config: &RunConfig, data: &Dataset, val: Option<&Dataset>) -> anyhow::R
             let wanted = config.n_train + config.n_val;
             if wanted > data.systems {
                 bail!(
-                    "--n-train {} and --n-val {} ask for {wanted} systems, but {} holds {}; lower them or pass --val FILE",
+                    "--n-train {} and --n-val {} ask for {wanted} systems, but {} contains {}; lower them or pass --val FILE",
                     config.n_train,
                     config.n_val,
                     config.data.path.display(),
@@ -385,7 +385,7 @@ fn split(config: &RunConfig, data: &Dataset, val: Option<&Dataset>) -> anyhow::R
         Some(val) => {
             if config.n_train > data.systems || config.n_val > val.systems {
                 bail!(
-                    "--n-train {} and --n-val {} ask for more systems than the files hold ({} and {})",
+                    "--n-train {} and --n-val {} ask for more systems than the files contain ({} and {})",
                     config.n_train,
                     config.n_val,
                     data.systems,
@@ -432,7 +432,7 @@ fn prepare_run_dir(run_dir: &Path, force: bool) -> anyhow::Result<()> {
     let existing: Vec<&str> = RUN_FILES.iter().copied().filter(|f| run_dir.join(f).exists()).collect();
     if !existing.is_empty() && !force {
         bail!(
-            "invalid --output: {} already holds a run ({}); pass --resume to continue it or --force to replace it",
+            "invalid --output: {} already contains a run ({}); pass --resume to continue it or --force to replace it",
             run_dir.display(),
             existing.join(", ")
         );

@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use candle_core::{DType, Device, Result, Tensor};
 use rand::seq::SliceRandom;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::adam::Adam;
@@ -229,18 +230,32 @@ impl TrainRun<'_> {
         (predicted - &batch.target)?.sqr()?.sum_all()
     }
 
-    /// The mean squared error over all validation chunks, without gradients.
+    /// Computes the mean squared error over all validation chunks, without gradients, with
+    /// batches spread over the worker threads and summed in order.
     pub fn validation_mse(&self) -> Result<f64> {
         let positions: Vec<usize> = (0..self.validation.len()).collect();
-        let mut total = 0.0;
-        let mut elements = 0usize;
-        for batch_positions in positions.chunks(self.settings.batch_size.max(1)) {
-            let batch = self.validation.batch(batch_positions, self.dtype, &Device::Cpu)?;
-            let dynamics = self.model.dynamics();
-            let predicted = rk4(dynamics, &batch.system, &batch.z0, &batch.ts, 1, Tracking::Inference)?;
-            let error = (predicted - &batch.target)?.sqr()?.sum_all()?;
-            total += error.to_dtype(DType::F64)?.to_scalar::<f64>()?;
-            elements += batch.target.elem_count();
+        let batches: Vec<&[usize]> = positions.chunks(self.settings.batch_size.max(1)).collect();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(self.threads.max(1))
+            .build()
+            .map_err(candle_core::Error::wrap)?;
+        let errors: Vec<Result<(f64, usize)>> = pool.install(|| {
+            batches
+                .par_iter()
+                .map(|batch_positions| {
+                    let batch = self.validation.batch(batch_positions, self.dtype, &Device::Cpu)?;
+                    let dynamics = self.model.dynamics();
+                    let predicted = rk4(dynamics, &batch.system, &batch.z0, &batch.ts, 1, Tracking::Inference)?;
+                    let error = (predicted - &batch.target)?.sqr()?.sum_all()?;
+                    Ok((error.to_dtype(DType::F64)?.to_scalar::<f64>()?, batch.target.elem_count()))
+                })
+                .collect()
+        });
+        let (mut total, mut elements) = (0.0, 0usize);
+        for result in errors {
+            let (error, count) = result?;
+            total += error;
+            elements += count;
         }
         Ok(total / elements.max(1) as f64)
     }
