@@ -182,3 +182,39 @@ fn divergence_stops_with_epoch_and_batch() {
         .stderr(predicate::str::contains("training diverged: the loss of epoch 1, batch"));
     assert!(!run.join("model.safetensors").exists());
 }
+
+#[test]
+fn baselines_train_with_separate_validation_file() {
+    let dir = TempDir::new().unwrap();
+    let data = dataset(dir.path(), "springs2d", 60);
+    let val = dir.path().join("val.safetensors");
+    std::fs::copy(dataset(dir.path(), "springs3d", 10), dir.path().join("other.safetensors")).unwrap();
+    hamsim()
+        .args(["generate", "--system"])
+        .arg(root().join("systems/springs2d.toml"))
+        .args(["--count", "20", "--states", "30", "--seed", "9", "--output"])
+        .arg(&val)
+        .assert()
+        .success();
+
+    for model in ["hnn", "node"] {
+        let run = dir.path().join(model);
+        let extra = ["--model", model, "--val", val.to_str().unwrap(), "--n-val", "20", "--dtype", "f64"];
+        train(&data, &run, 2, &extra).assert().success();
+        assert_eq!(metrics(&run).len(), 2);
+        let config: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(run.join("config.json")).unwrap()).unwrap();
+        assert_eq!(config["model"]["model"], model);
+        assert_eq!(config["dtype"], "f64");
+        assert!(config["val"]["path"].as_str().unwrap().ends_with("val.safetensors"));
+    }
+
+    // A validation file of another shape is rejected before training.
+    let run = dir.path().join("mismatch");
+    let other = dir.path().join("other.safetensors");
+    train(&data, &run, 1, &["--val", other.to_str().unwrap(), "--n-val", "5"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("particles in 3D"));
+    assert!(!run.exists(), "the run directory was created");
+}
