@@ -60,13 +60,19 @@ pub fn run() -> anyhow::Result<()> {
 /// The largest `--threads` accepted; beyond it thread stacks alone exhaust memory.
 const MAX_THREADS: usize = 1024;
 
-/// Builds the rayon pool for `--threads`: all cores when `None`.
-fn thread_pool(threads: Option<usize>) -> anyhow::Result<rayon::ThreadPool> {
+/// Checks a `--threads` value against its allowed range.
+fn check_threads(threads: Option<usize>) -> anyhow::Result<()> {
     if let Some(count) = threads.filter(|&t| t == 0 || t > MAX_THREADS) {
         anyhow::bail!(
             "invalid --threads: {count} is out of range; use 1 to {MAX_THREADS}, or omit the flag to use every core"
         );
     }
+    Ok(())
+}
+
+/// Builds the rayon pool for `--threads`: all cores when `None`.
+fn thread_pool(threads: Option<usize>) -> anyhow::Result<rayon::ThreadPool> {
+    check_threads(threads)?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads.unwrap_or(0))
         .build()?;

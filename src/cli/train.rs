@@ -143,21 +143,24 @@ static STOP_REQUESTED: AtomicBool = AtomicBool::new(false);
 
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    super::thread_pool(Some(threads))?;
+    super::check_threads(Some(threads))?;
     let run_dir = args.output.clone();
 
-    let (config, state) = if args.resume {
-        resume_config(&run_dir)?
+    // Each dataset is read once: by the fresh config, or here when resuming.
+    let (config, state, data, val_data) = if args.resume {
+        let (config, state) = resume_config(&run_dir)?;
+        let data = load_recorded(&config.data)?;
+        let val_data = config.val.as_ref().map(load_recorded).transpose()?;
+        (config, Some(state), data, val_data)
     } else {
-        (fresh_config(&args)?, None)
+        let (config, data, val_data) = fresh_config(&args)?;
+        (config, None, data, val_data)
     };
+    check_fits(&data, &config.data.path, &config.model)?;
+    if let (Some(val), Some(record)) = (&val_data, &config.val) {
+        check_fits(val, &record.path, &config.model)?;
+    }
     let dtype = if config.dtype == "f64" { DType::F64 } else { DType::F32 };
-
-    let data = load_matching(&config.data, &config.model, args.resume)?;
-    let val_data = match &config.val {
-        Some(record) => Some(load_matching(record, &config.model, args.resume)?),
-        None => None,
-    };
     let (train_systems, val_systems) = split(&config, &data, val_data.as_ref())?;
     let validation_source = val_data.as_ref().unwrap_or(&data);
     let validation = ChunkSet::new(
@@ -257,8 +260,9 @@ fn describe(model: &ModelConfig) -> String {
     }
 }
 
-/// Builds the run config from the flags, checking every value before anything is written.
-fn fresh_config(args: &TrainArgs) -> anyhow::Result<RunConfig> {
+/// Builds the run config from the flags, checking every value before anything is written, and
+/// returns it with the training and validation datasets it read.
+fn fresh_config(args: &TrainArgs) -> anyhow::Result<(RunConfig, Dataset, Option<Dataset>)> {
     if args.epochs == 0 {
         bail!("invalid --epochs: 0 is out of range; use 1 or more");
     }
@@ -300,7 +304,8 @@ fn fresh_config(args: &TrainArgs) -> anyhow::Result<RunConfig> {
         );
     }
 
-    Ok(RunConfig {
+    let val_data = args.val.as_deref().map(Dataset::load).transpose()?;
+    let config = RunConfig {
         hamsim_version: env!("CARGO_PKG_VERSION").to_string(),
         model,
         training: TrainSettings {
@@ -315,14 +320,12 @@ fn fresh_config(args: &TrainArgs) -> anyhow::Result<RunConfig> {
         n_val: args.n_val,
         dtype: args.dtype.clone(),
         data: record(&args.data, &data),
-        val: match &args.val {
-            Some(path) => Some(record(path, &Dataset::load(path)?)),
-            None => None,
-        },
-    })
+        val: args.val.as_deref().zip(val_data.as_ref()).map(|(path, val)| record(path, val)),
+    };
+    Ok((config, data, val_data))
 }
 
-fn resume_config(run_dir: &Path) -> anyhow::Result<(RunConfig, Option<RunState>)> {
+fn resume_config(run_dir: &Path) -> anyhow::Result<(RunConfig, RunState)> {
     let read = |name: &str| {
         std::fs::read_to_string(run_dir.join(name))
             .with_context(|| format!("cannot resume: {} has no readable {name}", run_dir.display()))
@@ -336,23 +339,28 @@ fn resume_config(run_dir: &Path) -> anyhow::Result<(RunConfig, Option<RunState>)
             config.training.epochs
         );
     }
-    Ok((config, Some(state)))
+    Ok((config, state))
 }
 
-/// Loads a dataset and checks it against the model (and, when resuming, against its record).
-fn load_matching(record: &DataRecord, model: &ModelConfig, resuming: bool) -> anyhow::Result<Dataset> {
+/// Loads a dataset recorded in a run's config and checks that it has not changed since.
+fn load_recorded(record: &DataRecord) -> anyhow::Result<Dataset> {
     let data = Dataset::load(&record.path)?;
-    if resuming && fingerprint(&data) != record.fingerprint {
+    if fingerprint(&data) != record.fingerprint {
         bail!(
             "cannot resume: {} changed since the run started (its fingerprint differs)",
             record.path.display()
         );
     }
+    Ok(data)
+}
+
+/// Checks that a dataset's particle count, dimension and features fit the model.
+fn check_fits(data: &Dataset, path: &Path, model: &ModelConfig) -> anyhow::Result<()> {
     let features = if data.spring_constants.is_some() { 2 } else { 1 };
     if data.n_particles != model.n_particles || data.dim != model.dim || features != model.features {
         bail!(
             "{} contains {} particles in {}D with {} features each, but the model expects {} in {}D with {}",
-            record.path.display(),
+            path.display(),
             data.n_particles,
             data.dim,
             features,
@@ -361,7 +369,7 @@ fn load_matching(record: &DataRecord, model: &ModelConfig, resuming: bool) -> an
             model.features
         );
     }
-    Ok(data)
+    Ok(())
 }
 
 /// Picks the training and validation systems from a seeded shuffle.

@@ -223,7 +223,7 @@ impl TrainRun<'_> {
         Ok(None)
     }
 
-    /// The summed squared error of the model's RK4 rollout over a batch of chunks.
+    /// Computes the summed squared error of the model's RK4 rollout over a batch of chunks.
     fn rollout_error(&self, batch: &super::data::ChunkBatch) -> Result<Tensor> {
         let dynamics = self.model.dynamics();
         let predicted = rk4(dynamics, &batch.system, &batch.z0, &batch.ts, 1, Tracking::Train)?;
@@ -261,17 +261,11 @@ impl TrainRun<'_> {
     }
 }
 
-/// The systems `range` of a batch.
+/// Selects the systems `range` of a batch.
 fn shard_of(batch: &super::data::ChunkBatch, range: std::ops::Range<usize>) -> Result<super::data::ChunkBatch> {
     let pick = |t: &Tensor| t.narrow(0, range.start, range.len());
-    let system = crate::nn::SystemBatch {
-        masses: pick(&batch.system.masses)?,
-        features: pick(&batch.system.features)?,
-        mask: pick(&batch.system.mask)?,
-        dim: batch.system.dim,
-    };
     Ok(super::data::ChunkBatch {
-        system,
+        system: batch.system.narrow(range.start, range.len())?,
         z0: pick(&batch.z0)?,
         ts: pick(&batch.ts)?,
         target: pick(&batch.target)?,

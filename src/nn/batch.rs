@@ -45,6 +45,16 @@ impl SystemBatch {
         })
     }
 
+    /// Selects `len` systems starting at `start`.
+    pub fn narrow(&self, start: usize, len: usize) -> Result<Self> {
+        Ok(SystemBatch {
+            masses: self.masses.narrow(0, start, len)?,
+            features: self.features.narrow(0, start, len)?,
+            mask: self.mask.narrow(0, start, len)?,
+            dim: self.dim,
+        })
+    }
+
     /// Number of systems.
     pub fn batch_size(&self) -> Result<usize> {
         self.masses.dim(0)
