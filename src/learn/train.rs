@@ -37,7 +37,7 @@ pub struct TrainSettings {
 }
 
 impl TrainSettings {
-    /// The learning rate of `epoch` (0-based): lr·(1 + cos(π·epoch/epochs))/2.
+    /// Returns the learning rate of `epoch` (0-based): lr·(1 + cos(π·epoch/epochs))/2.
     pub fn learning_rate(&self, epoch: usize) -> f64 {
         let progress = epoch as f64 / self.epochs as f64;
         0.5 * self.lr * (1.0 + (std::f64::consts::PI * progress).cos())
@@ -61,7 +61,7 @@ pub struct EpochMetrics {
     pub chunks_per_second: f64,
 }
 
-/// Where training resumes: the epoch (0-based), the first batch to run in it, and the
+/// A position in training: the epoch (0-based), the first batch to run in it, and the
 /// training error summed over the epoch's earlier batches.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Position {
@@ -78,7 +78,7 @@ pub struct Position {
 }
 
 impl Position {
-    /// The start of epoch `epoch`.
+    /// Returns the start of epoch `epoch`.
     pub fn epoch_start(epoch: usize) -> Self {
         Position {
             epoch,
@@ -89,14 +89,14 @@ impl Position {
     }
 }
 
-/// How training ended.
+/// The end state of a training run.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Outcome {
     /// Every epoch ran.
     Finished,
     /// The hooks asked to stop; training can resume at `next`.
     Interrupted {
-        /// Where to resume.
+        /// The position to resume from.
         next: Position,
     },
     /// A batch gave a NaN or infinite loss; the weights were not updated with it.
