@@ -2,19 +2,18 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{bail, Context};
 use candle_core::{DType, Device};
 use clap::builder::PossibleValuesParser;
 use clap::Args;
-use serde::{Deserialize, Serialize};
 
 use hamsim::dataset::{write_atomically, Dataset};
 use hamsim::learn::adam::Adam;
 use hamsim::learn::data::{rng, shuffled_systems, ChunkSet, Stream};
+use hamsim::learn::run::{check_fits, describe, fingerprint, DataRecord, RunConfig, RunState, RUN_FILES};
 use hamsim::learn::train::{EpochMetrics, Outcome, Position, TrainHooks, TrainRun, TrainSettings};
-use hamsim::nn::{Model, ModelConfig, ModelKind};
+use hamsim::nn::{Model, ModelConfig};
 
 use super::progress::Progress;
 
@@ -97,50 +96,6 @@ pub struct TrainArgs {
     force: bool,
 }
 
-/// The files of a run directory.
-const RUN_FILES: [&str; 6] = [
-    "config.json",
-    "model.safetensors",
-    "last.safetensors",
-    "optimizer.safetensors",
-    "state.json",
-    "metrics.csv",
-];
-
-/// Everything needed to rebuild and continue a run, stored as `config.json`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct RunConfig {
-    hamsim_version: String,
-    model: ModelConfig,
-    training: TrainSettings,
-    n_train: usize,
-    n_val: usize,
-    dtype: String,
-    data: DataRecord,
-    val: Option<DataRecord>,
-}
-
-/// Identity of a dataset used by a run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct DataRecord {
-    path: PathBuf,
-    fingerprint: String,
-    system_kind: Option<String>,
-    system_toml: Option<String>,
-}
-
-/// Training progress saved with `last.safetensors`, stored as `state.json`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct RunState {
-    next: Position,
-    adam_steps: u64,
-    best_val_mse: Option<f64>,
-    best_epoch: Option<usize>,
-}
-
-/// Set by Ctrl-C: finish the current batch, save, and stop.
-static STOP_REQUESTED: AtomicBool = AtomicBool::new(false);
-
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     super::check_threads(Some(threads))?;
@@ -201,7 +156,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         validation.len(),
         config.training.epochs
     );
-    install_stop_handler();
+    super::interrupt::stop_gracefully();
     let run = TrainRun {
         model: &model,
         train_data: &data,
@@ -244,19 +199,6 @@ fn report(outcome: Outcome, run_dir: &Path, hooks: &Hooks) -> anyhow::Result<()>
                  Lower --lr or use --dtype f64"
             )
         }
-    }
-}
-
-fn describe(model: &ModelConfig) -> String {
-    match model.model {
-        ModelKind::Lieconv => format!(
-            "lieconv {} (k = {}, {} blocks)",
-            model.group.as_deref().unwrap_or("?"),
-            model.width,
-            model.layers
-        ),
-        ModelKind::Hnn => format!("hnn ({} layers of width {})", model.layers, model.width),
-        ModelKind::Node => format!("node ({} layers of width {})", model.layers, model.width),
     }
 }
 
@@ -319,8 +261,8 @@ fn fresh_config(args: &TrainArgs) -> anyhow::Result<(RunConfig, Dataset, Option<
         n_train: args.n_train,
         n_val: args.n_val,
         dtype: args.dtype.clone(),
-        data: record(&args.data, &data),
-        val: args.val.as_deref().zip(val_data.as_ref()).map(|(path, val)| record(path, val)),
+        data: DataRecord::new(&args.data, &data),
+        val: args.val.as_deref().zip(val_data.as_ref()).map(|(path, val)| DataRecord::new(path, val)),
     };
     Ok((config, data, val_data))
 }
@@ -352,24 +294,6 @@ fn load_recorded(record: &DataRecord) -> anyhow::Result<Dataset> {
         );
     }
     Ok(data)
-}
-
-/// Checks that a dataset's particle count, dimension and features fit the model.
-fn check_fits(data: &Dataset, path: &Path, model: &ModelConfig) -> anyhow::Result<()> {
-    let features = if data.spring_constants.is_some() { 2 } else { 1 };
-    if data.n_particles != model.n_particles || data.dim != model.dim || features != model.features {
-        bail!(
-            "{} contains {} particles in {}D with {} features each, but the model expects {} in {}D with {}",
-            path.display(),
-            data.n_particles,
-            data.dim,
-            features,
-            model.n_particles,
-            model.dim,
-            model.features
-        );
-    }
-    Ok(())
 }
 
 /// Picks the training and validation systems from a seeded shuffle.
@@ -406,28 +330,6 @@ fn split(config: &RunConfig, data: &Dataset, val: Option<&Dataset>) -> anyhow::R
     }
 }
 
-fn record(path: &Path, data: &Dataset) -> DataRecord {
-    DataRecord {
-        path: path.to_path_buf(),
-        fingerprint: fingerprint(data),
-        system_kind: data.metadata.as_ref().map(|m| m.system_kind.clone()),
-        system_toml: data.metadata.as_ref().map(|m| m.system_toml.clone()),
-    }
-}
-
-/// FNV-1a over the bits of every state, mass and spring constant: it changes when the data do.
-fn fingerprint(data: &Dataset) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    let arrays = [Some(&data.zs), Some(&data.masses), data.spring_constants.as_ref()];
-    for value in arrays.into_iter().flatten().flat_map(|a| a.iter()) {
-        for byte in value.to_bits().to_le_bytes() {
-            hash ^= byte as u64;
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    format!("{hash:016x}")
-}
-
 fn named_vars(model: &Model) -> Vec<(String, candle_core::Var)> {
     let data = model.varmap.data().lock().expect("the variable map is not poisoned");
     let mut vars: Vec<(String, candle_core::Var)> = data.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
@@ -457,19 +359,6 @@ fn write_text(path: &Path, text: &str) -> anyhow::Result<()> {
         std::fs::write(tmp, text).map_err(|e| hamsim::Error::io(format!("cannot write {}", path.display()), e))
     })?;
     Ok(())
-}
-
-fn install_stop_handler() {
-    let installed = ctrlc::set_handler(|| {
-        if STOP_REQUESTED.swap(true, Ordering::SeqCst) {
-            // A second Ctrl-C stops at once.
-            std::process::exit(130);
-        }
-        eprintln!("stopping after the current batch (press Ctrl-C again to stop at once)");
-    });
-    if let Err(error) = installed {
-        super::log!("warning: cannot catch Ctrl-C ({error}); an interrupted run resumes from its last epoch");
-    }
 }
 
 /// Checkpoints, metrics and progress of a run.
@@ -575,7 +464,7 @@ impl TrainHooks for Hooks {
 
     fn should_stop(&mut self) -> bool {
         let simulated = self.stop_after_batches.is_some_and(|n| self.batches_done >= n);
-        simulated || STOP_REQUESTED.load(Ordering::SeqCst)
+        simulated || super::interrupt::stop_requested()
     }
 
     fn on_interrupt(&mut self, model: &Model, adam: &Adam, next: Position) -> candle_core::Result<()> {

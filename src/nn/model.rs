@@ -307,10 +307,20 @@ impl Model {
         })
     }
 
-    /// Loads weights saved by [`Model::save`] into a model built from `config`.
+    /// Loads weights saved by [`Model::save`] into a model built from `config`, casting them to
+    /// `dtype` when they were saved in another precision.
     pub fn load(config: ModelConfig, weights: &Path, dtype: DType, device: &Device) -> Result<Self> {
-        let mut model = Model::new(config, dtype, device, 0)?;
-        model.varmap.load(weights)?;
+        let model = Model::new(config, dtype, device, 0)?;
+        let stored = candle_core::safetensors::load(weights, device)?;
+        let vars = model.varmap.data().lock().expect("the variable map is not poisoned");
+        for (name, var) in vars.iter() {
+            let Some(tensor) = stored.get(name) else {
+                candle_core::bail!("{} has no tensor '{name}'", weights.display());
+            };
+            var.set(&tensor.to_dtype(dtype)?)
+                .map_err(|e| candle_core::Error::msg(format!("cannot set '{name}' from {}: {e}", weights.display())))?;
+        }
+        drop(vars);
         Ok(model)
     }
 
