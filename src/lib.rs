@@ -17,5 +17,7 @@ pub mod generate;
 pub mod learn;
 pub mod nn;
 pub mod physics;
+pub mod plot;
+pub mod rollout;
 
 pub use error::{Error, Result};

@@ -72,6 +72,29 @@ pub struct Drift {
 /// A non-finite state makes every figure NaN or infinite, so a diverged trajectory is never
 /// reported as conserving anything.
 pub fn trajectory_drift(system: &dyn Hamiltonian, zs: &[f64]) -> Drift {
+    let series = conservation_series(system, zs);
+    let worst = |values: &[f64]| values.iter().copied().fold(0.0, nan_max);
+    Drift {
+        energy_rel: worst(&series.energy_rel),
+        linear_momentum: worst(&series.linear_momentum),
+        angular_momentum: worst(&series.angular_momentum),
+    }
+}
+
+/// Energy and momentum errors of a trajectory at every saved state, each of shape (states).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ConservationSeries {
+    /// |H(t) − H(0)| / |H(0)|.
+    pub energy_rel: Vec<f64>,
+    /// |P(t) − P(0)| (Euclidean norm).
+    pub linear_momentum: Vec<f64>,
+    /// |L(t) − L(0)| (Euclidean norm of the components).
+    pub angular_momentum: Vec<f64>,
+}
+
+/// Measures the errors of a trajectory `zs` of shape (states, 2·n·d) under `system` against
+/// its first state. Non-finite states give NaN or infinite errors.
+pub fn conservation_series(system: &dyn Hamiltonian, zs: &[f64]) -> ConservationSeries {
     let len = system.state_len();
     let dim = system.dim();
     let nd = len / 2;
@@ -83,21 +106,16 @@ pub fn trajectory_drift(system: &dyn Hamiltonian, zs: &[f64]) -> Drift {
     let mut momentum = momentum0.clone();
     let mut angular = angular0.clone();
 
-    let mut drift = Drift {
-        energy_rel: 0.0,
-        linear_momentum: 0.0,
-        angular_momentum: 0.0,
-    };
-    for z in zs.chunks_exact(len).skip(1) {
+    let mut series = ConservationSeries::default();
+    for z in zs.chunks_exact(len) {
         let (q, p) = z.split_at(nd);
-        let energy_error = (system.hamiltonian(z) - energy0).abs() / energy0.abs();
-        drift.energy_rel = nan_max(drift.energy_rel, energy_error);
+        series.energy_rel.push((system.hamiltonian(z) - energy0).abs() / energy0.abs());
         linear_momentum_into(p, dim, &mut momentum);
         angular_momentum_into(q, p, dim, &planes, &mut angular);
-        drift.linear_momentum = nan_max(drift.linear_momentum, distance(&momentum, &momentum0));
-        drift.angular_momentum = nan_max(drift.angular_momentum, distance(&angular, &angular0));
+        series.linear_momentum.push(distance(&momentum, &momentum0));
+        series.angular_momentum.push(distance(&angular, &angular0));
     }
-    drift
+    series
 }
 
 fn distance(a: &[f64], b: &[f64]) -> f64 {

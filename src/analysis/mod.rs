@@ -3,7 +3,8 @@
 pub mod conservation;
 
 pub use conservation::{
-    angular_momentum, linear_momentum, trajectory_drift, ConservationSummary, Drift, Statistic,
+    angular_momentum, conservation_series, linear_momentum, trajectory_drift, ConservationSeries,
+    ConservationSummary, Drift, Statistic,
 };
 
 use rayon::prelude::*;

@@ -23,13 +23,14 @@ mod analyze;
 mod generate;
 mod interrupt;
 mod progress;
+mod rollout;
 mod train;
 
 use clap::{Parser, Subcommand};
 
 /// Simulate, learn and check Hamiltonian dynamics: generate spring and gravity trajectory
-/// datasets, train learned Hamiltonians on them, and analyze energy and momentum along any
-/// dataset.
+/// datasets, train learned Hamiltonians on them, roll them out, and analyze energy and momentum
+/// along any trajectory.
 #[derive(Debug, Parser)]
 #[command(name = "hamsim", version, long_about = None)]
 struct Cli {
@@ -45,15 +46,29 @@ enum Command {
     Analyze(analyze::AnalyzeArgs),
     /// Train a learned Hamiltonian (LieConv, HNN) or a neural ODE on a dataset's trajectory chunks.
     Train(train::TrainArgs),
+    /// Roll out a trained model or the exact Hamiltonian from a dataset's initial states, and
+    /// measure state error, energy and momentum conservation, with plots.
+    Rollout(rollout::RolloutArgs),
 }
 
 
 /// Parses the command line and runs the subcommand.
 pub fn run() -> anyhow::Result<()> {
-    match Cli::parse().command {
+    dispatch(Cli::parse().command)
+}
+
+/// Runs the subcommand given by `words` (without the program name), as if typed.
+fn run_from(words: &[String]) -> anyhow::Result<()> {
+    let cli = Cli::try_parse_from(std::iter::once("hamsim".to_string()).chain(words.iter().cloned()))?;
+    dispatch(cli.command)
+}
+
+fn dispatch(command: Command) -> anyhow::Result<()> {
+    match command {
         Command::Generate(args) => generate::run(args),
         Command::Analyze(args) => analyze::run(args),
         Command::Train(args) => train::run(args),
+        Command::Rollout(args) => rollout::run(args),
     }
 }
 

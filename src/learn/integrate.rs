@@ -53,8 +53,8 @@ pub fn rk4(
     Tensor::stack(&trajectory, 1)
 }
 
-/// One RK4 step of size `h` (batch, 1).
-fn rk4_step(dynamics: &dyn Dynamics, system: &SystemBatch, z: &Tensor, h: &Tensor) -> Result<Tensor> {
+/// One RK4 step of size `h` (batch, 1) from states `z` (batch, 2·n·d).
+pub fn rk4_step(dynamics: &dyn Dynamics, system: &SystemBatch, z: &Tensor, h: &Tensor) -> Result<Tensor> {
     let half = (h * 0.5)?;
     let k1 = dynamics.time_derivative(z, system)?;
     let k2 = dynamics.time_derivative(&(z + k1.broadcast_mul(&half)?)?, system)?;
@@ -77,29 +77,65 @@ pub fn leapfrog(
     substeps: usize,
     tracking: Tracking,
 ) -> Result<Tensor> {
-    let force = |q: &Tensor| -> Result<Tensor> {
-        match dynamics.potential_gradient(q, system)? {
-            Some(gradient) => gradient.neg(),
-            None => candle_core::bail!("leapfrog needs a separable Hamiltonian model, not a neural ODE"),
-        }
-    };
-    let mask = system.mask.unsqueeze(2)?;
-    let inverse_mass = system.masses.unsqueeze(2)?.recip()?.broadcast_mul(&mask)?;
-
-    let (q0, p0) = system.split_state(z0)?;
-    let (mut q, mut p) = (track(q0, tracking), track(p0, tracking));
-    let mut f = force(&q)?;
+    let mut state = LeapfrogState::new(dynamics, system, z0)?;
+    state.q = track(state.q, tracking);
+    state.p = track(state.p, tracking);
     let mut trajectory = vec![track(z0.clone(), tracking)];
     for i in 0..ts.dim(1)? - 1 {
-        let h = step_sizes(ts, i, substeps)?.unsqueeze(2)?;
-        let half = (&h * 0.5)?;
+        let h = step_sizes(ts, i, substeps)?;
         for _ in 0..substeps {
-            let p_half = (&p + f.broadcast_mul(&half)?)?;
-            q = track((&q + p_half.broadcast_mul(&inverse_mass)?.broadcast_mul(&h)?)?, tracking);
-            f = track(force(&q)?, tracking);
-            p = track((p_half + f.broadcast_mul(&half)?)?, tracking);
+            state = state.step(dynamics, system, &h, tracking)?;
         }
-        trajectory.push(system.join_state(&q, &p)?);
+        trajectory.push(state.z(system)?);
     }
     Tensor::stack(&trajectory, 1)
+}
+
+/// Positions, momenta and the force −∂V/∂q at the positions, each (batch, n, d): the state of
+/// velocity Verlet between steps, so that each step evaluates the force once.
+#[derive(Debug, Clone)]
+pub struct LeapfrogState {
+    /// Positions q.
+    pub q: Tensor,
+    /// Momenta p.
+    pub p: Tensor,
+    /// Force −∂V/∂q at `q`.
+    pub force: Tensor,
+}
+
+impl LeapfrogState {
+    /// Splits states `z` (batch, 2·n·d) and evaluates the force; fails for models without a
+    /// separable Hamiltonian.
+    pub fn new(dynamics: &dyn Dynamics, system: &SystemBatch, z: &Tensor) -> Result<Self> {
+        let (q, p) = system.split_state(z)?;
+        let force = force(dynamics, system, &q)?;
+        Ok(LeapfrogState { q, p, force })
+    }
+
+    /// One kick–drift–kick step of size `h` (batch, 1).
+    pub fn step(self, dynamics: &dyn Dynamics, system: &SystemBatch, h: &Tensor, tracking: Tracking) -> Result<Self> {
+        let mask = system.mask.unsqueeze(2)?;
+        let inverse_mass = system.masses.unsqueeze(2)?.recip()?.broadcast_mul(&mask)?;
+        let h = h.unsqueeze(2)?;
+        let half = (&h * 0.5)?;
+
+        let p_half = (&self.p + self.force.broadcast_mul(&half)?)?;
+        let q = track((&self.q + p_half.broadcast_mul(&inverse_mass)?.broadcast_mul(&h)?)?, tracking);
+        let force = track(force(dynamics, system, &q)?, tracking);
+        let p = track((p_half + force.broadcast_mul(&half)?)?, tracking);
+        Ok(LeapfrogState { q, p, force })
+    }
+
+    /// The flat states (batch, 2·n·d).
+    pub fn z(&self, system: &SystemBatch) -> Result<Tensor> {
+        system.join_state(&self.q, &self.p)
+    }
+}
+
+/// The force −∂V/∂q at positions `q` (batch, n, d).
+fn force(dynamics: &dyn Dynamics, system: &SystemBatch, q: &Tensor) -> Result<Tensor> {
+    match dynamics.potential_gradient(q, system)? {
+        Some(gradient) => gradient.neg(),
+        None => candle_core::bail!("leapfrog needs a separable Hamiltonian model, not a neural ODE"),
+    }
 }

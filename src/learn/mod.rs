@@ -4,6 +4,8 @@ pub mod adam;
 pub mod data;
 pub mod integrate;
 pub mod parallel;
+pub mod rollout;
+pub mod run;
 pub mod train;
 
 pub use integrate::{leapfrog, rk4, Tracking};

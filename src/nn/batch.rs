@@ -55,6 +55,16 @@ impl SystemBatch {
         })
     }
 
+    /// Selects the systems at `rows`, a u32 tensor of shape (len).
+    pub fn select(&self, rows: &Tensor) -> Result<Self> {
+        Ok(SystemBatch {
+            masses: self.masses.index_select(rows, 0)?,
+            features: self.features.index_select(rows, 0)?,
+            mask: self.mask.index_select(rows, 0)?,
+            dim: self.dim,
+        })
+    }
+
     /// Number of systems.
     pub fn batch_size(&self) -> Result<usize> {
         self.masses.dim(0)
