@@ -140,10 +140,13 @@ fn rollout_metrics_match_direct_computation() {
         .arg(&data_path)
         .arg("--output")
         .arg(&out)
+        .arg("--plot")
+        .arg(out.join("energy.svg"))
         .arg("--save")
         .arg(&saved)
         .assert()
         .success();
+    assert!(out.join("energy.svg").is_file(), "a plot inside a new --output directory is written");
 
     let truth = Dataset::load(&data_path).unwrap();
     let predicted = Dataset::load(&saved).unwrap();
@@ -356,4 +359,24 @@ fn rollout_rejects_bad_input() {
     for (args, message) in cases {
         rejects(&args, dir.path(), message);
     }
+}
+
+#[test]
+fn physics_rk4_replays_reference_npz() {
+    // The reference file was made by the LieConv authors' code with fixed-step RK4 on the
+    // saved grid, so hamsim's rk4 from the same first states reproduces it to round-off.
+    let dir = TempDir::new().unwrap();
+    let out = dir.path().join("out");
+    hamsim()
+        .args(["rollout", "--physics", "--integrator", "rk4", "--count", "20", "--data"])
+        .arg(common::reference_npz())
+        .arg("--system")
+        .arg(root().join("systems/springs2d.toml"))
+        .arg("--output")
+        .arg(&out)
+        .assert()
+        .success();
+    let summary = metrics(&out);
+    assert_eq!(summary["systems"], 20);
+    assert!(number(&summary, "state_max_abs_error") < 1e-12, "{summary}");
 }

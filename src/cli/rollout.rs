@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use hamsim::dataset::{resolve_system, write_atomically, Dataset, Metadata, OutputFile, SystemSource};
 use hamsim::learn::rollout::{roll_out_model, RolloutSettings};
-use hamsim::learn::run::{check_fits, describe, load_model, read_config, Checkpoint};
+use hamsim::learn::run::{check_fits, describe, load_model, read_config, Checkpoint, RunConfig};
 use hamsim::nn::ModelKind;
 use hamsim::physics::{Integrator, IntegratorKind, SystemSpec};
 use hamsim::plot::{self, Figure};
@@ -46,13 +46,13 @@ pub struct RolloutArgs {
     #[arg(long, default_value_t = 1)]
     substeps: usize,
 
-    /// Relative tolerance of dop853, in [1e-14, 1).
-    #[arg(long, default_value_t = 1e-10, allow_negative_numbers = true)]
-    rtol: f64,
+    /// Relative tolerance of dop853, in [1e-14, 1) [default: 1e-10].
+    #[arg(long, allow_negative_numbers = true)]
+    rtol: Option<f64>,
 
-    /// Absolute tolerance of dop853, > 0.
-    #[arg(long, default_value_t = 1e-12, allow_negative_numbers = true)]
-    atol: f64,
+    /// Absolute tolerance of dop853, > 0 [default: 1e-12].
+    #[arg(long, allow_negative_numbers = true)]
+    atol: Option<f64>,
 
     /// End time of the rollout, in the units of the dataset's ts [default: the dataset's last
     /// time]. Past that time the grid continues with the dataset's mean interval, and only
@@ -170,6 +170,10 @@ pub fn run(args: RolloutArgs) -> anyhow::Result<()> {
     let pool = super::thread_pool(args.threads)?;
     let method: IntegratorKind = args.integrator.parse().map_err(anyhow::Error::msg)?;
     check_numbers(&args)?;
+    let run_config = args.run.as_deref().map(read_config).transpose()?;
+    if let (Some(run_dir), Some(config)) = (&args.run, &run_config) {
+        check_integrator(run_dir, config, method)?;
+    }
     let outputs = check_outputs(&args)?;
 
     let data = Dataset::load(&args.data)?;
@@ -190,9 +194,9 @@ pub fn run(args: RolloutArgs) -> anyhow::Result<()> {
     }
 
     let started = Instant::now();
-    let (prediction, mut setup) = pool.install(|| match &args.run {
-        Some(run_dir) => roll_out_run(&args, run_dir, method, &data, &grid),
-        None => roll_out_exact(&args, method, &data, &spec, &grid),
+    let (prediction, mut setup) = pool.install(|| match (&args.run, &run_config) {
+        (Some(run_dir), Some(config)) => roll_out_run(&args, run_dir, config, method, &data, &grid),
+        _ => roll_out_exact(&args, method, &data, &spec, &grid),
     })?;
     setup.seconds = started.elapsed().as_secs_f64();
     report_divergence(&prediction, &grid);
@@ -222,11 +226,17 @@ fn check_numbers(args: &RolloutArgs) -> anyhow::Result<()> {
     }
     let integrator = Integrator {
         method: IntegratorKind::Dop853,
-        rtol: args.rtol,
-        atol: args.atol,
         substeps: args.substeps,
+        ..solver(args)
     };
     integrator.check().map_err(|m| anyhow::anyhow!("invalid {}", m.replacen("integrator.", "--", 1)))?;
+
+    if (args.rtol.is_some() || args.atol.is_some()) && args.integrator != "dop853" {
+        super::log!("note: --rtol and --atol have no effect with --integrator {}", args.integrator);
+    }
+    if args.substeps != 1 && args.integrator == "dop853" {
+        super::log!("note: --substeps has no effect with --integrator dop853, which chooses its own steps");
+    }
     Ok(())
 }
 
@@ -243,7 +253,12 @@ fn check_outputs(args: &RolloutArgs) -> anyhow::Result<Outputs> {
     let mut plots = Vec::new();
     for (kind, path, flag) in requested {
         if let Some(path) = path {
-            plot::check_output(path, flag)?;
+            // A plot inside a --output directory that does not exist yet is checked by name
+            // only, because that directory is created before the plots are written.
+            let in_new_output = args.output.as_deref().is_some_and(|dir| !dir.exists() && path.parent() == Some(dir));
+            if !(in_new_output && plot::Format::from_path(path).is_ok()) {
+                plot::check_output(path, flag)?;
+            }
             plots.push((kind, path.clone()));
         }
     }
@@ -261,15 +276,19 @@ fn check_outputs(args: &RolloutArgs) -> anyhow::Result<Outputs> {
     Ok(Outputs { dir, plots, save, size })
 }
 
-fn roll_out_run(
-    args: &RolloutArgs,
-    run_dir: &Path,
-    method: IntegratorKind,
-    data: &Dataset,
-    grid: &TimeGrid,
-) -> anyhow::Result<(Prediction, Setup)> {
-    let config = read_config(run_dir)?;
-    check_fits(data, &args.data, &config.model)?;
+/// The solver settings of the flags, with the defaults of a system file's `[integrator]`.
+fn solver(args: &RolloutArgs) -> Integrator {
+    let defaults = Integrator::default();
+    Integrator {
+        method: defaults.method,
+        rtol: args.rtol.unwrap_or(defaults.rtol),
+        atol: args.atol.unwrap_or(defaults.atol),
+        substeps: args.substeps,
+    }
+}
+
+/// Rejects leapfrog for a model without a separable Hamiltonian.
+fn check_integrator(run_dir: &Path, config: &RunConfig, method: IntegratorKind) -> anyhow::Result<()> {
     if method == IntegratorKind::Leapfrog && config.model.model == ModelKind::Node {
         bail!(
             "invalid --integrator: leapfrog needs a separable Hamiltonian H = T(p) + V(q), but {} \
@@ -277,10 +296,22 @@ fn roll_out_run(
             run_dir.display()
         );
     }
+    Ok(())
+}
+
+fn roll_out_run(
+    args: &RolloutArgs,
+    run_dir: &Path,
+    config: &RunConfig,
+    method: IntegratorKind,
+    data: &Dataset,
+    grid: &TimeGrid,
+) -> anyhow::Result<(Prediction, Setup)> {
+    check_fits(data, &args.data, &config.model)?;
     let dtype_name = args.dtype.clone().unwrap_or_else(|| config.dtype.clone());
     let dtype = if dtype_name == "f64" { DType::F64 } else { DType::F32 };
     let checkpoint = if args.checkpoint == "last" { Checkpoint::Last } else { Checkpoint::Best };
-    let model = load_model(run_dir, &config, checkpoint, dtype)?;
+    let model = load_model(run_dir, config, checkpoint, dtype)?;
 
     let batches = grid.systems.div_ceil(args.batch_size);
     super::log!(
@@ -320,12 +351,7 @@ fn roll_out_exact(
     spec: &SystemSpec,
     grid: &TimeGrid,
 ) -> anyhow::Result<(Prediction, Setup)> {
-    let integrator = Integrator {
-        method,
-        rtol: args.rtol,
-        atol: args.atol,
-        substeps: args.substeps,
-    };
+    let integrator = Integrator { method, ..solver(args) };
     super::log!(
         "integrating the exact {} Hamiltonian on {} systems x {} steps with {method}",
         spec.kind_name(),
@@ -345,8 +371,8 @@ fn roll_out_exact(
         data: args.data.clone(),
         integrator: method.to_string(),
         substeps: (!dop853).then_some(args.substeps),
-        rtol: dop853.then_some(args.rtol),
-        atol: dop853.then_some(args.atol),
+        rtol: dop853.then_some(integrator.rtol),
+        atol: dop853.then_some(integrator.atol),
         dtype: "f64".to_string(),
         seconds: 0.0,
     };
