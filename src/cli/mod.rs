@@ -51,7 +51,7 @@ enum Command {
     /// measure state error, energy and momentum conservation, with plots.
     Rollout(rollout::RolloutArgs),
     /// Run the whole pipeline on embedded defaults: generate springs, train a small LieConv
-    /// model, roll it out and plot energy, momentum and paths (about 5 minutes on 2 cores).
+    /// model, roll it out and plot energy, momentum and paths (about 4 minutes on 2 cores).
     Demo(demo::DemoArgs),
 }
 
