@@ -372,6 +372,24 @@ fn saved_model_reproduces_hamiltonian() {
 }
 
 #[test]
+fn frozen_dynamics_match_saved_model() {
+    // Inference loads the weights as constant tensors cast to the requested precision; the
+    // vector field must be that of the model loaded as variables, bit for bit.
+    let dir = tempfile::TempDir::new().unwrap();
+    let (system, z) = random_systems(3, 10, DType::F64);
+    for (name, config) in all_models() {
+        let original = Model::new(config.clone(), DType::F32, &Device::Cpu, 7).unwrap();
+        let (weights, config_path) = (dir.path().join("m.safetensors"), dir.path().join("m.json"));
+        original.save(&weights, &config_path).unwrap();
+        let variables = Model::load(config.clone(), &weights, DType::F64, &Device::Cpu).unwrap();
+        let frozen = Model::load_dynamics(&config, &weights, DType::F64, &Device::Cpu).unwrap();
+        let expected = flat(&variables.dynamics().time_derivative(&z, &system).unwrap());
+        let actual = flat(&frozen.time_derivative(&z, &system).unwrap());
+        assert!(expected == actual, "{name}: frozen dynamics differ");
+    }
+}
+
+#[test]
 fn same_seed_gives_same_weights() {
     let config = small(ModelKind::Lieconv, "T2", 100);
     let weights = |seed| {

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use hamsim::dataset::{resolve_system, write_atomically, Dataset, Metadata, OutputFile, SystemSource};
 use hamsim::learn::rollout::{roll_out_model, RolloutSettings};
-use hamsim::learn::run::{check_fits, describe, load_model, read_config, Checkpoint, RunConfig};
+use hamsim::learn::run::{check_fits, describe, load_dynamics, read_config, Checkpoint, RunConfig};
 use hamsim::nn::ModelKind;
 use hamsim::physics::{Integrator, IntegratorKind, SystemSpec};
 use hamsim::plot::{self, Figure};
@@ -311,7 +311,7 @@ fn roll_out_run(
     let dtype_name = args.dtype.clone().unwrap_or_else(|| config.dtype.clone());
     let dtype = if dtype_name == "f64" { DType::F64 } else { DType::F32 };
     let checkpoint = if args.checkpoint == "last" { Checkpoint::Last } else { Checkpoint::Best };
-    let model = load_model(run_dir, config, checkpoint, dtype)?;
+    let dynamics = load_dynamics(run_dir, config, checkpoint, dtype)?;
 
     let batches = grid.systems.div_ceil(args.batch_size);
     super::log!(
@@ -328,7 +328,7 @@ fn roll_out_run(
         batch_size: args.batch_size,
         dtype,
     };
-    let prediction = roll_out_model(model.dynamics(), data, grid, settings, &|| progress.inc())?;
+    let prediction = roll_out_model(dynamics.as_ref(), data, grid, settings, &|| progress.inc())?;
     progress.finish();
     let setup = Setup {
         dynamics: describe(&config.model),

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::train::{Position, TrainSettings};
 use crate::dataset::Dataset;
-use crate::nn::{Model, ModelConfig, ModelKind};
+use crate::nn::{Dynamics, Model, ModelConfig, ModelKind};
 use crate::{Error, Result};
 
 /// The files of a run directory.
@@ -134,6 +134,26 @@ pub fn read_config(run_dir: &Path) -> Result<RunConfig> {
 /// Loads the weights `checkpoint` of the run in `run_dir` into a model of `config` in `dtype`,
 /// casting them when they were saved in another precision.
 pub fn load_model(run_dir: &Path, config: &RunConfig, checkpoint: Checkpoint, dtype: DType) -> Result<Model> {
+    let weights = checkpoint_path(run_dir, checkpoint)?;
+    Model::load(config.model.clone(), &weights, dtype, &Device::Cpu).map_err(|e| load_error(&weights, e))
+}
+
+/// Loads the dynamics of checkpoint `checkpoint` of the run in `run_dir` for inference, with
+/// constant weights cast to `dtype`.
+pub fn load_dynamics(run_dir: &Path, config: &RunConfig, checkpoint: Checkpoint, dtype: DType) -> Result<Box<dyn Dynamics>> {
+    let weights = checkpoint_path(run_dir, checkpoint)?;
+    Model::load_dynamics(&config.model, &weights, dtype, &Device::Cpu).map_err(|e| load_error(&weights, e))
+}
+
+fn load_error(weights: &Path, error: candle_core::Error) -> Error {
+    Error::invalid(
+        "--run",
+        format!("cannot load {} into the model of config.json: {error}", weights.display()),
+    )
+}
+
+/// The weights file of `checkpoint`, or an error naming what is missing.
+fn checkpoint_path(run_dir: &Path, checkpoint: Checkpoint) -> Result<PathBuf> {
     let weights = run_dir.join(checkpoint.file_name());
     if !weights.is_file() {
         let hint = match checkpoint {
@@ -145,12 +165,7 @@ pub fn load_model(run_dir: &Path, config: &RunConfig, checkpoint: Checkpoint, dt
             format!("{} is incomplete: {} is missing ({hint})", run_dir.display(), checkpoint.file_name()),
         ));
     }
-    Model::load(config.model.clone(), &weights, dtype, &Device::Cpu).map_err(|e| {
-        Error::invalid(
-            "--run",
-            format!("cannot load {} into the model of config.json: {e}", weights.display()),
-        )
-    })
+    Ok(weights)
 }
 
 /// Checks that a dataset's particle count, dimension and per-particle features fit `model`.

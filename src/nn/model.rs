@@ -324,6 +324,17 @@ impl Model {
         Ok(model)
     }
 
+    /// Loads weights saved by [`Model::save`] as constant tensors cast to `dtype`, and returns
+    /// the dynamics alone, for inference: with no variables, no operation records a gradient
+    /// graph.
+    pub fn load_dynamics(config: &ModelConfig, weights: &Path, dtype: DType, device: &Device) -> Result<Box<dyn Dynamics>> {
+        let tensors = candle_core::safetensors::load(weights, device)?
+            .into_iter()
+            .map(|(name, tensor)| Ok((name, tensor.to_dtype(dtype)?)))
+            .collect::<Result<std::collections::HashMap<_, _>>>()?;
+        config.build(VarBuilder::from_tensors(tensors, dtype, device))
+    }
+
     /// Writes the weights as safetensors to `weights` and the config as JSON to `config`.
     pub fn save(&self, weights: &Path, config: &Path) -> Result<()> {
         self.varmap.save(weights)?;
