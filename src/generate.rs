@@ -108,6 +108,7 @@ pub fn generate(config: &GenerateConfig, on_system_done: &(dyn Fn() + Sync)) -> 
             dt: spec.dt(),
             states,
             conservation: Some(conservation),
+            rollout: None,
         }),
     })
 }

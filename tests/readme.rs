@@ -157,7 +157,7 @@ fn readme_commands_run() {
 
     // Files that later sections of the README point users to.
     let expected: [PathBuf; 4] = [
-        dir.path().join("results/demo/energy.png"),
+        dir.path().join("results/demo-quick/energy.png"),
         dir.path().join("plots/energy.png"),
         dir.path().join("plots/leapfrog/metrics.json"),
         dir.path().join("results/springs2d/trajectories.png"),

@@ -152,6 +152,11 @@ fn rollout_metrics_match_direct_computation() {
     let predicted = Dataset::load(&saved).unwrap();
     assert_eq!(predicted.ts, truth.ts);
     assert_eq!(predicted.masses, truth.masses);
+    let metadata = predicted.metadata.as_ref().unwrap();
+    assert_eq!(metadata.integrator.method.name(), "rk4", "the saved file records the rollout's integrator");
+    assert!(metadata.conservation.is_some(), "the saved file records its conservation");
+    let rollout: Value = serde_json::from_str(metadata.rollout.as_deref().unwrap()).unwrap();
+    assert!(rollout["dynamics"].as_str().unwrap().starts_with("lieconv T2"), "{rollout}");
 
     // State MSE over saved states 1 and later, and the largest relative energy error.
     let len = truth.state_len();
@@ -341,10 +346,13 @@ fn rollout_rejects_bad_input() {
     let (data, gravity, run, node, incomplete) = (s(&data), s(&gravity), s(&run), s(&node), s(&incomplete));
     let missing = s(&dir.path().join("missing"));
     let [no_dir, jpg, png] = ["no/such/dir/energy.png", "energy.jpg", "plot.png"].map(|name| s(&dir.path().join(name)));
+    let npz = s(&common::reference_npz());
+    let gravity_system = s(&root().join("systems/gravity2d.toml"));
+    let existing = s(&dir.path().join("springs2d.safetensors"));
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (vec!["--run", &missing, "--data", &data], "is not a directory"),
         (vec!["--run", &incomplete, "--data", &data], "model.safetensors is missing"),
-        (vec!["--run", &run, "--data", &gravity], "the model expects 6 particles in 2D with 2 features"),
+        (vec!["--run", &run, "--data", &gravity], "the model expects 6 particles in 2D with 2 feature(s)"),
         (vec!["--run", &run, "--data", &data, "--plot", &no_dir], "does not exist"),
         (vec!["--run", &run, "--data", &data, "--plot", &jpg], ".png or .svg"),
         (vec!["--run", &node, "--data", &data, "--integrator", "leapfrog"], "leapfrog needs a separable Hamiltonian"),
@@ -355,6 +363,10 @@ fn rollout_rejects_bad_input() {
         (vec!["--run", &run, "--data", &data, "--substeps", "0"], "invalid --substeps"),
         (vec!["--run", &run, "--data", &data, "--plot-size", "10x10", "--plot", &png], "200 to 8000"),
         (vec!["--run", &run, "--data", &data, "--plot-trajectories", &png, "--system-index", "30"], "invalid --system-index"),
+        (vec!["--run", &run, "--data", &data, "--plot", &png, "--plot-error", &png], "is named twice"),
+        (vec!["--physics", "--data", &npz, "--system", &gravity_system], "holds spring constants"),
+        (vec!["--physics", "--data", &data, "--save", &existing], "invalid --save"),
+        (vec!["--physics", "--data", &data, "--rtol", "0"], "invalid --rtol: 0.0 is out of range"),
     ];
     for (args, message) in cases {
         rejects(&args, dir.path(), message);

@@ -16,9 +16,10 @@ const SPRINGS2D: &str = include_str!("../../systems/springs2d.toml");
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Directory for the datasets, the run and the plots; existing demo files are replaced.
-    #[arg(long, value_name = "DIR", default_value = "results/demo")]
-    output: PathBuf,
+    /// Directory for the datasets, the run and the plots; existing demo files are replaced
+    /// [default: results/demo, or results/demo-quick with --quick].
+    #[arg(long, value_name = "DIR")]
+    output: Option<PathBuf>,
 
     /// Shrink every stage to a few seconds (for tests): 40 training systems, 50 states, one
     /// epoch of a width-8 model.
@@ -80,7 +81,8 @@ struct Stage {
 pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     super::check_threads(args.threads)?;
     let budget = if args.quick { &Budget::QUICK } else { &Budget::FULL };
-    let dir = &args.output;
+    let default = if args.quick { "results/demo-quick" } else { "results/demo" };
+    let dir = &args.output.clone().unwrap_or_else(|| PathBuf::from(default));
     let data_dir = dir.join("data");
     std::fs::create_dir_all(&data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
     let system = data_dir.join("springs2d.toml");

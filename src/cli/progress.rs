@@ -17,7 +17,8 @@ pub struct Progress {
     start: Instant,
 }
 
-/// Log lines appear at every tenth of the work when stderr is not a terminal.
+/// Log lines appear at every tenth of the work when stderr is not a terminal, once the work
+/// has run for a second.
 const LOG_STEPS: usize = 10;
 
 impl Progress {
@@ -63,8 +64,10 @@ impl Progress {
         if !self.log_lines {
             return;
         }
+        // Work that finishes within a second gets only the final line.
         let step = self.total.div_ceil(LOG_STEPS).max(1);
-        if done % step == 0 || done == self.total {
+        let tenth = done % step == 0 && self.start.elapsed().as_secs_f64() >= 1.0;
+        if tenth || done == self.total {
             super::log!(
                 "{done}/{} {} done ({:.0}%), {:.1} s elapsed",
                 self.total,

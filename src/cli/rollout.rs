@@ -10,6 +10,7 @@ use clap::builder::PossibleValuesParser;
 use clap::Args;
 use serde::Serialize;
 
+use hamsim::analysis::summarize;
 use hamsim::dataset::{resolve_system, write_atomically, Dataset, Metadata, OutputFile, SystemSource};
 use hamsim::learn::rollout::{roll_out_model, RolloutSettings};
 use hamsim::learn::run::{check_fits, describe, load_dynamics, read_config, Checkpoint, RunConfig};
@@ -229,7 +230,10 @@ fn check_numbers(args: &RolloutArgs) -> anyhow::Result<()> {
         substeps: args.substeps,
         ..solver(args)
     };
-    integrator.check().map_err(|m| anyhow::anyhow!("invalid {}", m.replacen("integrator.", "--", 1)))?;
+    integrator.check().map_err(|m| {
+        let flag = ["rtol", "atol", "substeps"].into_iter().fold(m, |m, key| m.replace(&format!("integrator.{key} = "), &format!("--{key}: ")));
+        anyhow::anyhow!("invalid {flag}")
+    })?;
 
     if (args.rtol.is_some() || args.atol.is_some()) && args.integrator != "dop853" {
         super::log!("note: --rtol and --atol have no effect with --integrator {}", args.integrator);
@@ -272,7 +276,17 @@ fn check_outputs(args: &RolloutArgs) -> anyhow::Result<Outputs> {
             bail!("invalid --output: {} exists and is not a directory", dir.display());
         }
     }
-    let save = args.save.as_deref().map(|path| OutputFile::create(path, args.force)).transpose()?;
+    let mut seen: Vec<&Path> = Vec::new();
+    for (_, path) in &plots {
+        if seen.contains(&path.as_path()) {
+            bail!("invalid plot paths: {} is named twice; give each plot its own file", path.display());
+        }
+        seen.push(path);
+    }
+    if args.system_index != 0 && args.plot_trajectories.is_none() {
+        super::log!("note: --system-index has no effect without --plot-trajectories");
+    }
+    let save = args.save.as_deref().map(|path| OutputFile::create_for(path, args.force, "--save")).transpose()?;
     Ok(Outputs { dir, plots, save, size })
 }
 
@@ -425,7 +439,7 @@ fn write_outputs(
     }
 
     if let Some(file) = outputs.save {
-        save_prediction(file, data, spec, grid, prediction)?;
+        save_prediction(file, data, spec, grid, setup, prediction)?;
     }
     let written: Vec<String> = outputs
         .dir
@@ -444,19 +458,18 @@ fn write_outputs(
 }
 
 /// Writes the predicted trajectories as a dataset with the system and parameters of `data`.
-fn save_prediction(file: OutputFile, data: &Dataset, spec: &SystemSpec, grid: &TimeGrid, prediction: Prediction) -> anyhow::Result<()> {
+/// Its metadata records the rollout's integrator, the rollout itself (`setup`) and the
+/// conservation of the predicted states; the seed is the source dataset's.
+fn save_prediction(
+    file: OutputFile,
+    data: &Dataset,
+    spec: &SystemSpec,
+    grid: &TimeGrid,
+    setup: &Setup,
+    prediction: Prediction,
+) -> anyhow::Result<()> {
     let n = data.n_particles;
-    let metadata = data.metadata.clone().unwrap_or_else(|| Metadata {
-        hamsim_version: env!("CARGO_PKG_VERSION").to_string(),
-        system_kind: spec.kind_name().to_string(),
-        system_toml: spec.text.clone(),
-        seed: 0,
-        integrator: Integrator::default(),
-        dt: grid.times(0).get(1).map_or(0.0, |t1| t1 - grid.times(0)[0]),
-        states: grid.states,
-        conservation: None,
-    });
-    let predicted = Dataset {
+    let mut predicted = Dataset {
         systems: grid.systems,
         states: grid.states,
         n_particles: n,
@@ -465,15 +478,40 @@ fn save_prediction(file: OutputFile, data: &Dataset, spec: &SystemSpec, grid: &T
         zs: prediction.zs,
         masses: data.masses[..grid.systems * n].to_vec(),
         spring_constants: data.spring_constants.as_ref().map(|k| k[..grid.systems * n].to_vec()),
-        metadata: Some(Metadata {
-            states: grid.states,
-            conservation: None,
-            ..metadata
-        }),
+        metadata: None,
     };
+    let conservation = summarize(&predicted, spec)?;
+    let method: IntegratorKind = setup.integrator.parse().map_err(anyhow::Error::msg)?;
+    let integrator = Integrator {
+        method,
+        substeps: setup.substeps.unwrap_or(1),
+        rtol: setup.rtol.unwrap_or(Integrator::default().rtol),
+        atol: setup.atol.unwrap_or(Integrator::default().atol),
+    };
+    predicted.metadata = Some(Metadata {
+        hamsim_version: env!("CARGO_PKG_VERSION").to_string(),
+        system_kind: spec.kind_name().to_string(),
+        system_toml: spec.text.clone(),
+        seed: data.metadata.as_ref().map_or(0, |m| m.seed),
+        integrator,
+        dt: grid.times(0).get(1).map_or(0.0, |t1| t1 - grid.times(0)[0]),
+        states: grid.states,
+        conservation: Some(conservation),
+        rollout: Some(rollout_record(setup)?),
+    });
     hamsim::dataset::write(&predicted, file.temp_path())?;
     file.commit()?;
     Ok(())
+}
+
+/// The rollout's setup as JSON without its timing, so that the saved file's bytes depend on
+/// the inputs alone.
+fn rollout_record(setup: &Setup) -> anyhow::Result<String> {
+    let mut record = serde_json::to_value(setup)?;
+    if let Some(object) = record.as_object_mut() {
+        object.remove("seconds");
+    }
+    Ok(serde_json::to_string(&record)?)
 }
 
 fn write_text(path: &Path, text: &str) -> anyhow::Result<()> {

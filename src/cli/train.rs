@@ -31,9 +31,9 @@ pub struct TrainArgs {
     #[arg(long, default_value = "lieconv", value_parser = PossibleValuesParser::new(["lieconv", "hnn", "node"]))]
     model: String,
 
-    /// Symmetry group of a lieconv model.
-    #[arg(long, default_value = "T2", value_parser = PossibleValuesParser::new(["trivial", "T1", "T2", "T3", "SO2"]))]
-    group: String,
+    /// Symmetry group of a lieconv model [default: T2].
+    #[arg(long, value_parser = PossibleValuesParser::new(["trivial", "T1", "T2", "T3", "SO2"]))]
+    group: Option<String>,
 
     /// Channels k of a LieResNet, or hidden width of an MLP [default: 384 lieconv, 150 hnn, 300 node].
     #[arg(long)]
@@ -149,12 +149,13 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     };
 
     super::log!(
-        "training {} ({} parameters) on {} systems, validating on {}, for {} epochs",
+        "training {} ({} parameters) on {} systems, validating on {}, for {} epoch{}",
         describe(&config.model),
         model.parameter_count(),
         train_systems.len(),
         validation.len(),
-        config.training.epochs
+        config.training.epochs,
+        if config.training.epochs == 1 { "" } else { "s" }
     );
     super::interrupt::stop_gracefully();
     let run = TrainRun {
@@ -169,10 +170,10 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let mut hooks = Hooks::new(&run_dir, &config, state.as_ref())?;
     let outcome = hamsim::learn::with_large_stack(|| run.run(&mut adam, start, &mut hooks))?;
     hooks.progress_finish();
-    report(outcome, &run_dir, &hooks)
+    report(outcome, &run_dir, &config.data.path, &hooks)
 }
 
-fn report(outcome: Outcome, run_dir: &Path, hooks: &Hooks) -> anyhow::Result<()> {
+fn report(outcome: Outcome, run_dir: &Path, data: &Path, hooks: &Hooks) -> anyhow::Result<()> {
     match outcome {
         Outcome::Finished => {
             let best = hooks.best.map(|(mse, epoch)| format!("best val_mse {mse:.3e} at epoch {epoch}")).unwrap_or_default();
@@ -182,10 +183,11 @@ fn report(outcome: Outcome, run_dir: &Path, hooks: &Hooks) -> anyhow::Result<()>
         Outcome::Interrupted { next } => {
             super::log!(
                 "interrupted before epoch {}, batch {}; last.safetensors is saved. Continue with: \
-                 hamsim train --output {} --data FILE --resume",
+                 hamsim train --output {} --data {} --resume",
                 next.epoch + 1,
                 next.batch + 1,
-                run_dir.display()
+                run_dir.display(),
+                data.display()
             );
             std::process::exit(130);
         }
@@ -224,11 +226,14 @@ fn fresh_config(args: &TrainArgs) -> anyhow::Result<(RunConfig, Dataset, Option<
         bail!("invalid --n-val: 0 is out of range; use 1 or more");
     }
 
+    if args.group.is_some() && args.model != "lieconv" {
+        super::log!("note: --group applies to lieconv models only; {} has no group", args.model);
+    }
     let data = Dataset::load(&args.data)?;
     let features = if data.spring_constants.is_some() { 2 } else { 1 };
     let (n, d) = (data.n_particles, data.dim);
     let mut model = match args.model.as_str() {
-        "lieconv" => ModelConfig::lieconv(&args.group, n, d, features),
+        "lieconv" => ModelConfig::lieconv(args.group.as_deref().unwrap_or("T2"), n, d, features),
         "hnn" => ModelConfig::hnn(n, d, features),
         _ => ModelConfig::node(n, d, features),
     };
@@ -276,7 +281,8 @@ fn resume_config(run_dir: &Path) -> anyhow::Result<(RunConfig, RunState)> {
     let state: RunState = serde_json::from_str(&read("state.json")?).context("state.json is invalid")?;
     if state.next.epoch >= config.training.epochs {
         bail!(
-            "cannot resume: {} already finished all {} epochs",
+            "cannot resume: {} already finished all {} epochs; to train longer, start a new run \
+             with a larger --epochs (--resume takes every setting from config.json)",
             run_dir.display(),
             config.training.epochs
         );

@@ -21,15 +21,20 @@ impl OutputFile {
     /// computation starts. An existing `path` is an error unless `overwrite`. Missing parent
     /// directories are created.
     pub fn create(path: &Path, overwrite: bool) -> Result<Self> {
+        Self::create_for(path, overwrite, "--output")
+    }
+
+    /// Like [`OutputFile::create`], with errors naming the command-line flag `flag`.
+    pub fn create_for(path: &Path, overwrite: bool, flag: &str) -> Result<Self> {
         if path.is_dir() {
             return Err(Error::invalid(
-                "--output",
+                flag,
                 format!("{} is a directory; give a file name", path.display()),
             ));
         }
         if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("npz")) {
             return Err(Error::invalid(
-                "--output",
+                flag,
                 format!(
                     "{} ends in .npz, but hamsim writes safetensors files; name it FILE.safetensors",
                     path.display()
@@ -38,7 +43,7 @@ impl OutputFile {
         }
         if path.exists() && !overwrite {
             return Err(Error::invalid(
-                "--output",
+                flag,
                 format!(
                     "{} already exists; pass --force to overwrite it or choose another path",
                     path.display()

@@ -42,8 +42,12 @@ pub struct Metadata {
     pub dt: f64,
     /// Saved states per system.
     pub states: usize,
-    /// Conservation summary measured at generation.
+    /// Conservation summary measured at generation, or over the predicted states of a rollout.
     pub conservation: Option<ConservationSummary>,
+    /// For states predicted by `hamsim rollout --save`: a JSON object naming the dynamics, the
+    /// run, the source dataset and the integrator. `integrator` and `seed` then describe the
+    /// rollout and the source dataset respectively.
+    pub rollout: Option<String>,
 }
 
 impl Metadata {
@@ -71,6 +75,9 @@ impl Metadata {
                 "conservation",
                 serde_json::to_string(summary).expect("the summary is plain data"),
             );
+        }
+        if let Some(rollout) = &self.rollout {
+            put("rollout", rollout.clone());
         }
         map
     }
@@ -126,6 +133,7 @@ impl Metadata {
             dt: parse("dt")?,
             states: parse("states")? as usize,
             conservation,
+            rollout: map.get("rollout").cloned(),
         }))
     }
 }

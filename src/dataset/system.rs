@@ -74,6 +74,18 @@ pub fn resolve_system(
             ),
         ));
     }
+    if spec.kind_name() != "springs" && dataset.spring_constants.is_some() {
+        return Err(Error::invalid(
+            "--system",
+            format!(
+                "{} describes a {} system, but {} holds spring constants, so it contains spring \
+                 networks; pass a springs system file",
+                spec.path.display(),
+                spec.kind_name(),
+                dataset_path.display()
+            ),
+        ));
+    }
     if spec.kind_name() == "springs" && dataset.spring_constants.is_none() {
         return Err(Error::invalid(
             "--system",

@@ -156,7 +156,11 @@ fn load_error(weights: &Path, error: candle_core::Error) -> Error {
 fn checkpoint_path(run_dir: &Path, checkpoint: Checkpoint) -> Result<PathBuf> {
     let weights = run_dir.join(checkpoint.file_name());
     if !weights.is_file() {
+        let epochs = std::fs::read_to_string(run_dir.join("metrics.csv"))
+            .map_or(0, |text| text.lines().skip(1).filter(|l| !l.is_empty()).count());
         let hint = match checkpoint {
+            Checkpoint::Best if epochs > 0 => "metrics.csv records finished epochs, so the weights were \
+                 removed or never copied with the run; train again or copy the file",
             Checkpoint::Best => "no training epoch has finished yet; let hamsim train finish an epoch",
             Checkpoint::Last => "it is written after the first batch; use the best checkpoint instead",
         };
@@ -175,9 +179,9 @@ pub fn check_fits(data: &Dataset, path: &Path, model: &ModelConfig) -> Result<()
         return Err(Error::Dataset {
             path: path.to_path_buf(),
             message: format!(
-                "it contains {} particles in {}D with {} features each ({}), but the model expects \
-                 {} particles in {}D with {} features; use a dataset of the system the model was \
-                 trained on",
+                "it contains {} particles in {}D with {} feature(s) each ({}), but the model \
+                 expects {} particles in {}D with {} feature(s); use a dataset of the system the \
+                 model was trained on",
                 data.n_particles,
                 data.dim,
                 features,
@@ -201,15 +205,16 @@ fn feature_names(features: usize) -> &'static str {
 
 /// Describes a model in a few words, for logs and plot titles.
 pub fn describe(model: &ModelConfig) -> String {
+    let plural = |count: usize, noun: &str| format!("{count} {noun}{}", if count == 1 { "" } else { "s" });
     match model.model {
         ModelKind::Lieconv => format!(
-            "lieconv {} (k = {}, {} blocks)",
+            "lieconv {} (k = {}, {})",
             model.group.as_deref().unwrap_or("?"),
             model.width,
-            model.layers
+            plural(model.layers, "block")
         ),
-        ModelKind::Hnn => format!("hnn ({} layers of width {})", model.layers, model.width),
-        ModelKind::Node => format!("node ({} layers of width {})", model.layers, model.width),
+        ModelKind::Hnn => format!("hnn ({} of width {})", plural(model.layers, "layer"), model.width),
+        ModelKind::Node => format!("node ({} of width {})", plural(model.layers, "layer"), model.width),
     }
 }
 

@@ -141,11 +141,12 @@ pub fn momentum(metrics: &RolloutMetrics, title: &str, size: (u32, u32)) -> Figu
 }
 
 /// The relative state error e(t) = |ẑ − z| / (|ẑ| + |z|): its geometric mean over systems,
-/// its spread, and the first few systems.
+/// its spread, and the first few systems. The initial state is left out: its error is only
+/// the cast of the stored state to the model's precision.
 pub fn state_error(metrics: &RolloutMetrics, title: &str, size: (u32, u32)) -> Figure {
-    let rows = &metrics.rows;
+    let rows = &metrics.rows[1.min(metrics.rows.len())..];
     let (_, band) = median_and_band(rows, |r| r.relative_error, "rollout", MODEL);
-    let mut lines = system_lines(&metrics.series, rows, |s| &s.relative_error, "rollout", MODEL);
+    let mut lines = system_lines(&metrics.series, rows, errors_after_start, "rollout", MODEL);
     lines.push(Line {
         label: Some("rollout, geometric mean over systems".to_string()),
         points: rows.iter().filter_map(|r| r.relative_error_geomean.map(|e| (r.time, e))).collect(),
@@ -170,6 +171,11 @@ pub fn state_error(metrics: &RolloutMetrics, title: &str, size: (u32, u32)) -> F
         panels: vec![panel],
         size,
     }
+}
+
+/// e(t) of one system from the first saved state after the initial one.
+fn errors_after_start(series: &SystemSeries) -> &[f64] {
+    &series.relative_error[1.min(series.relative_error.len())..]
 }
 
 /// The particle paths of system `s` over the compared states, stored and predicted side by
