@@ -392,3 +392,110 @@ fn physics_rk4_replays_reference_npz() {
     assert_eq!(summary["systems"], 20);
     assert!(number(&summary, "state_max_abs_error") < 1e-12, "{summary}");
 }
+
+#[test]
+fn physics_divergence_is_counted() {
+    // RK4 at dt = 0.5 is unstable for the stiffer spring networks (ω·dt beyond RK4's limit
+    // of about 2.8), so some of these systems overflow to infinity and the others finish.
+    let dir = TempDir::new().unwrap();
+    let data = dir.path().join("big_dt.safetensors");
+    hamsim()
+        .args(["generate", "--system"])
+        .arg(root().join("systems/springs2d.toml"))
+        .args(["--count", "8", "--dt", "0.5", "--states", "200", "--seed", "3", "--output"])
+        .arg(&data)
+        .assert()
+        .success();
+    let out = dir.path().join("out");
+    hamsim()
+        .args(["rollout", "--physics", "--integrator", "rk4", "--data"])
+        .arg(&data)
+        .arg("--output")
+        .arg(&out)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("diverged at step"));
+
+    let summary = metrics(&out);
+    let diverged = summary["diverged"].as_u64().unwrap() as usize;
+    assert!((1..8).contains(&diverged), "expected some but not all systems to diverge: {summary}");
+    let listed = summary["diverged_systems"].as_array().unwrap();
+    assert_eq!(listed.len(), diverged);
+    for entry in listed {
+        let step = entry["step"].as_u64().unwrap();
+        assert!((1..200).contains(&step), "{entry}");
+        assert!((entry["time"].as_f64().unwrap() - 0.5 * step as f64).abs() < 1e-9, "{entry}");
+    }
+
+    // The count of finite systems falls from all of them to those that finished.
+    let csv = std::fs::read_to_string(out.join("rollout.csv")).unwrap();
+    let active: Vec<usize> = csv.lines().skip(1).map(|l| l.split(',').nth(2).unwrap().parse().unwrap()).collect();
+    assert_eq!(active[0], 8);
+    assert_eq!(*active.last().unwrap(), 8 - diverged);
+    assert!(active.windows(2).all(|w| w[1] <= w[0]), "active systems increased");
+}
+
+/// ż = m·z for each system's first mass m: exponential growth that overflows for large m.
+struct Exponential;
+
+impl hamsim::nn::Dynamics for Exponential {
+    fn time_derivative(&self, z: &candle_core::Tensor, system: &hamsim::nn::SystemBatch) -> candle_core::Result<candle_core::Tensor> {
+        z.broadcast_mul(&system.masses.narrow(1, 0, 1)?)
+    }
+
+    fn hamiltonian(&self, _z: &candle_core::Tensor, _system: &hamsim::nn::SystemBatch) -> candle_core::Result<Option<candle_core::Tensor>> {
+        Ok(None)
+    }
+
+    fn potential_gradient(&self, _q: &candle_core::Tensor, _system: &hamsim::nn::SystemBatch) -> candle_core::Result<Option<candle_core::Tensor>> {
+        Ok(None)
+    }
+}
+
+#[test]
+fn model_divergence_stops_one_system() {
+    use hamsim::learn::rollout::{roll_out_model, RolloutSettings};
+    use hamsim::physics::IntegratorKind;
+
+    // Three systems of 2 particles in 2D with ż = m·z: m = 1 grows by e^1.99 over the run,
+    // m = 1000 grows 644-fold per RK4 step of 0.01 and overflows after about 110 steps.
+    let (systems, states, len) = (3, 200, 8);
+    let masses = vec![1.0, 1.0, 1000.0, 1000.0, 1.0, 1.0];
+    let data = Dataset {
+        systems,
+        states,
+        n_particles: 2,
+        dim: 2,
+        ts: (0..systems).flat_map(|_| (0..states).map(|i| 0.01 * i as f64)).collect(),
+        zs: vec![1.0; systems * states * len],
+        masses,
+        spring_constants: None,
+        metadata: None,
+    };
+    let grid = TimeGrid::new(&data, None, None).unwrap();
+    let settings = RolloutSettings {
+        method: IntegratorKind::Rk4,
+        substeps: 1,
+        batch_size: 2,
+        dtype: candle_core::DType::F64,
+    };
+    let prediction = roll_out_model(&Exponential, &data, &grid, settings, &|| {}).unwrap();
+
+    assert_eq!(prediction.diverged[0], None);
+    assert_eq!(prediction.diverged[2], None);
+    let step = prediction.diverged[1].expect("system 1 overflows");
+    assert!((100..=111).contains(&step), "diverged at step {step}");
+    let trajectory = prediction.trajectory(1);
+    assert!(trajectory[(step - 1) * len..step * len].iter().all(|x| x.is_finite()));
+    assert!(trajectory[step * len..].iter().all(|x| x.is_nan()), "states after the divergence are NaN");
+
+    // The other systems keep stepping after system 1 leaves their batch: z(t) = e^t·z(0), and
+    // RK4 at h·m = 0.01 is accurate to about 1e-10 relative over these 199 steps.
+    for s in [0, 2] {
+        let t_end = grid.times(s)[grid.states - 1];
+        let last = &prediction.trajectory(s)[(grid.states - 1) * len..];
+        for x in last {
+            assert!((x / t_end.exp() - 1.0).abs() < 1e-9, "system {s}: z({t_end}) = {x}");
+        }
+    }
+}

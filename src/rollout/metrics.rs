@@ -93,7 +93,9 @@ pub struct StepRow {
     pub step: usize,
     /// Its time in system 0.
     pub time: f64,
-    /// Systems whose prediction is finite at this state; the figures are over them.
+    /// Systems that have not diverged by this state. The figures below are over the finite
+    /// values, so a system whose error overflows while its state is still finite drops out of
+    /// them too.
     pub active: usize,
     /// Mean squared state error, where the true state is stored.
     pub state_mse: Option<f64>,
@@ -208,7 +210,7 @@ pub fn measure(data: &Dataset, spec: &SystemSpec, grid: &TimeGrid, prediction: &
         .into_par_iter()
         .map(|s| system_series(data, spec, grid, prediction, s))
         .collect::<Result<_>>()?;
-    let rows = (0..grid.states).map(|i| step_row(&series, grid, i)).collect();
+    let rows = (0..grid.states).map(|i| step_row(&series, grid, &prediction.diverged, i)).collect();
     let summary = summarize(&series, grid, prediction);
     Ok(RolloutMetrics { series, rows, summary })
 }
@@ -248,7 +250,7 @@ fn norm(z: &[f64]) -> f64 {
     z.iter().map(|x| x * x).sum::<f64>().sqrt()
 }
 
-fn step_row(series: &[SystemSeries], grid: &TimeGrid, i: usize) -> StepRow {
+fn step_row(series: &[SystemSeries], grid: &TimeGrid, diverged: &[Option<usize>], i: usize) -> StepRow {
     let model = |pick: fn(&ConservationSeries) -> &Vec<f64>| Spread::of(series.iter().map(|s| pick(&s.model)[i]));
     let truth = |pick: fn(&ConservationSeries) -> &Vec<f64>| {
         (i < grid.truth_states).then(|| Spread::of(series.iter().map(|s| pick(&s.truth)[i]))).flatten()
@@ -262,7 +264,7 @@ fn step_row(series: &[SystemSeries], grid: &TimeGrid, i: usize) -> StepRow {
     StepRow {
         step: i,
         time: grid.times(0)[i],
-        active: series.iter().filter(|s| s.model.energy_rel[i].is_finite()).count(),
+        active: diverged.iter().filter(|d| d.is_none_or(|step| step > i)).count(),
         state_mse: (!squared.is_empty()).then(|| squared.iter().sum::<f64>() / squared.len() as f64),
         relative_error_geomean: if compared {
             geometric_mean(series.iter().map(|s| s.relative_error[i]))
