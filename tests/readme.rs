@@ -156,11 +156,12 @@ fn readme_commands_run() {
     }
 
     // Files that later sections of the README point users to.
-    let expected: [PathBuf; 4] = [
+    let expected: [PathBuf; 5] = [
         dir.path().join("results/demo-quick/energy.png"),
         dir.path().join("plots/energy.png"),
         dir.path().join("plots/leapfrog/metrics.json"),
         dir.path().join("results/springs2d/trajectories.png"),
+        dir.path().join("results/springs2d/f64/momentum.png"),
     ];
     for path in expected {
         assert!(path.is_file(), "the README's commands did not write {}", path.display());
