@@ -7,7 +7,7 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use candle_core::DType;
 use clap::builder::PossibleValuesParser;
-use clap::Args;
+use clap::{ArgGroup, Args};
 use serde::Serialize;
 
 use hamsim::analysis::summarize;
@@ -24,9 +24,11 @@ use hamsim::rollout::{figures, Prediction, TimeGrid};
 use super::progress::Progress;
 
 #[derive(Debug, Args)]
+#[command(group(ArgGroup::new("dynamics").required(true).args(["run", "physics"])))]
 pub struct RolloutArgs {
-    /// Run directory written by `hamsim train`, whose model is rolled out.
-    #[arg(long, value_name = "DIR", required_unless_present = "physics", conflicts_with = "physics")]
+    /// Run directory written by `hamsim train`, whose model is rolled out; required unless
+    /// --physics is given.
+    #[arg(long, value_name = "DIR")]
     run: Option<PathBuf>,
 
     /// Roll out the exact Hamiltonian of the dataset's system instead of a trained model.
