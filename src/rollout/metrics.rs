@@ -130,12 +130,10 @@ pub struct Divergence {
     pub time: f64,
 }
 
-/// Conservation figures of the stored trajectories over the saved states they share with the
-/// rollout.
+/// Energy and momentum conservation of a set of trajectories: for each figure, the median
+/// over systems of each system's worst value, and the worst system's value.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct TruthSummary {
-    /// Saved states compared.
-    pub states: usize,
+pub struct ConservationFigures {
     /// Largest relative energy error of a system.
     pub energy_rel_error_max: Option<f64>,
     /// Median over systems of each system's largest relative energy error.
@@ -148,6 +146,37 @@ pub struct TruthSummary {
     pub angular_momentum_drift_max: Option<f64>,
     /// Median over systems of each system's largest |L(t) − L(0)|.
     pub angular_momentum_drift_median: Option<f64>,
+}
+
+impl ConservationFigures {
+    /// Summarises the conservation series `pick` selects from each system.
+    fn of<'a>(series: impl Iterator<Item = &'a SystemSeries> + Clone, pick: fn(&SystemSeries) -> &ConservationSeries) -> Self {
+        let figure = |values: fn(&ConservationSeries) -> &Vec<f64>| {
+            median_and_max(series.clone().map(|s| worst(values(pick(s)))))
+        };
+        let (energy_median, energy_max) = figure(|c| &c.energy_rel);
+        let (linear_median, linear_max) = figure(|c| &c.linear_momentum);
+        let (angular_median, angular_max) = figure(|c| &c.angular_momentum);
+        ConservationFigures {
+            energy_rel_error_max: energy_max,
+            energy_rel_error_median: energy_median,
+            linear_momentum_drift_max: linear_max,
+            linear_momentum_drift_median: linear_median,
+            angular_momentum_drift_max: angular_max,
+            angular_momentum_drift_median: angular_median,
+        }
+    }
+}
+
+/// Conservation figures of the stored trajectories over the saved states they share with the
+/// rollout.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TruthSummary {
+    /// Saved states compared.
+    pub states: usize,
+    /// Energy and momentum figures.
+    #[serde(flatten)]
+    pub conservation: ConservationFigures,
 }
 
 /// The summary written as `metrics.json`. Figures of the predictions are over the systems that
@@ -172,18 +201,9 @@ pub struct RolloutSummary {
     pub state_max_abs_error: Option<f64>,
     /// Geometric mean of e(t) over systems and saved states.
     pub relative_error_geomean: Option<f64>,
-    /// Largest relative energy error of a system.
-    pub energy_rel_error_max: Option<f64>,
-    /// Median over systems of each system's largest relative energy error.
-    pub energy_rel_error_median: Option<f64>,
-    /// Largest |P(t) − P(0)|.
-    pub linear_momentum_drift_max: Option<f64>,
-    /// Median over systems of each system's largest |P(t) − P(0)|.
-    pub linear_momentum_drift_median: Option<f64>,
-    /// Largest |L(t) − L(0)|.
-    pub angular_momentum_drift_max: Option<f64>,
-    /// Median over systems of each system's largest |L(t) − L(0)|.
-    pub angular_momentum_drift_median: Option<f64>,
+    /// Energy and momentum figures of the predictions.
+    #[serde(flatten)]
+    pub conservation: ConservationFigures,
     /// Largest relative error of the learned Hamiltonian along its own rollout.
     pub learned_energy_rel_error_max: Option<f64>,
     /// Median over systems of the same.
@@ -304,8 +324,6 @@ fn summarize(series: &[SystemSeries], grid: &TimeGrid, prediction: &Prediction) 
         .filter(|(_, diverged)| diverged.is_none())
         .map(|(s, _)| s)
         .collect();
-    let model = |pick: fn(&ConservationSeries) -> &Vec<f64>| median_and_max(finished.iter().map(|s| worst(pick(&s.model))));
-    let truth = |pick: fn(&ConservationSeries) -> &Vec<f64>| median_and_max(series.iter().map(|s| worst(pick(&s.truth))));
 
     let compared = || finished.iter().flat_map(|s| s.squared_error.iter().skip(1));
     let compared_count = compared().count();
@@ -313,14 +331,8 @@ fn summarize(series: &[SystemSeries], grid: &TimeGrid, prediction: &Prediction) 
     let relative_error_geomean = geometric_mean(finished.iter().flat_map(|s| s.relative_error.iter().skip(1).copied()));
     let state_max_abs_error = finished.iter().map(|s| s.max_abs_error).reduce(f64::max);
 
-    let (energy_median, energy_max) = model(|c| &c.energy_rel);
-    let (linear_median, linear_max) = model(|c| &c.linear_momentum);
-    let (angular_median, angular_max) = model(|c| &c.angular_momentum);
     let (learned_median, learned_max) =
         median_and_max(finished.iter().filter_map(|s| s.learned_energy_rel.as_deref().map(worst)));
-    let (truth_energy_median, truth_energy_max) = truth(|c| &c.energy_rel);
-    let (truth_linear_median, truth_linear_max) = truth(|c| &c.linear_momentum);
-    let (truth_angular_median, truth_angular_max) = truth(|c| &c.angular_momentum);
 
     let diverged_systems: Vec<Divergence> = prediction
         .diverged
@@ -344,22 +356,12 @@ fn summarize(series: &[SystemSeries], grid: &TimeGrid, prediction: &Prediction) 
         state_mse,
         state_max_abs_error: (compared_count > 0).then_some(state_max_abs_error).flatten(),
         relative_error_geomean,
-        energy_rel_error_max: energy_max,
-        energy_rel_error_median: energy_median,
-        linear_momentum_drift_max: linear_max,
-        linear_momentum_drift_median: linear_median,
-        angular_momentum_drift_max: angular_max,
-        angular_momentum_drift_median: angular_median,
+        conservation: ConservationFigures::of(finished.iter().copied(), |s| &s.model),
         learned_energy_rel_error_max: learned_max,
         learned_energy_rel_error_median: learned_median,
         truth: TruthSummary {
             states: grid.truth_states,
-            energy_rel_error_max: truth_energy_max,
-            energy_rel_error_median: truth_energy_median,
-            linear_momentum_drift_max: truth_linear_max,
-            linear_momentum_drift_median: truth_linear_median,
-            angular_momentum_drift_max: truth_angular_max,
-            angular_momentum_drift_median: truth_angular_median,
+            conservation: ConservationFigures::of(series.iter(), |s| &s.truth),
         },
     }
 }
@@ -444,16 +446,16 @@ impl RolloutSummary {
             self.compared_steps
         );
         let _ = writeln!(text, "{:<42} {:>12} {:>12}", "figure", "rollout", "dataset");
-        let truth = &self.truth;
+        let (model, truth) = (&self.conservation, &self.truth.conservation);
         let rows = [
             ("state MSE", self.state_mse, None),
             ("relative state error (geometric mean)", self.relative_error_geomean, None),
             ("max state error |z-z_true|", self.state_max_abs_error, None),
-            ("relative energy error, median", self.energy_rel_error_median, truth.energy_rel_error_median),
-            ("relative energy error, max", self.energy_rel_error_max, truth.energy_rel_error_max),
+            ("relative energy error, median", model.energy_rel_error_median, truth.energy_rel_error_median),
+            ("relative energy error, max", model.energy_rel_error_max, truth.energy_rel_error_max),
             ("learned energy error, median", self.learned_energy_rel_error_median, None),
-            ("linear momentum drift |P-P0|, max", self.linear_momentum_drift_max, truth.linear_momentum_drift_max),
-            ("angular momentum drift |L-L0|, max", self.angular_momentum_drift_max, truth.angular_momentum_drift_max),
+            ("linear momentum drift |P-P0|, max", model.linear_momentum_drift_max, truth.linear_momentum_drift_max),
+            ("angular momentum drift |L-L0|, max", model.angular_momentum_drift_max, truth.angular_momentum_drift_max),
         ];
         for (name, model, truth) in rows {
             let _ = writeln!(text, "{:<42} {:>12} {:>12}", name, figure(model), figure(truth));
