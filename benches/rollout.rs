@@ -36,16 +36,18 @@ fn dataset() -> Dataset {
 }
 
 fn bench_rollout(c: &mut Criterion) {
-    // As in `hamsim` itself: the rayon pool runs batches in parallel, so candle's own
+    // As in the hamsim binary: the rayon pool runs batches in parallel, so candle's own
     // per-operation threads would only compete with it.
     if std::env::var_os("CANDLE_NUM_THREADS").is_none() {
         std::env::set_var("CANDLE_NUM_THREADS", "1");
     }
+
     let data = dataset();
     let grid = TimeGrid::new(&data, None, None).unwrap();
     let dir = tempfile::TempDir::new().unwrap();
     let mut group = c.benchmark_group("rollout");
     group.sample_size(10);
+
     let mut small = ModelConfig::lieconv("T2", N, 2, 2);
     small.width = 128;
     for (name, config) in [("lieconv_T2_k384", ModelConfig::lieconv("T2", N, 2, 2)), ("lieconv_T2_k128", small)] {
@@ -55,6 +57,7 @@ fn bench_rollout(c: &mut Criterion) {
             .save(&weights, &dir.path().join(format!("{name}.json")))
             .unwrap();
         let dynamics = Model::load_dynamics(&config, &weights, DType::F32, &Device::Cpu).unwrap();
+
         let settings = RolloutSettings {
             method: IntegratorKind::Rk4,
             substeps: 1,

@@ -373,8 +373,8 @@ fn saved_model_reproduces_hamiltonian() {
 
 #[test]
 fn frozen_dynamics_match_saved_model() {
-    // Inference loads the weights as constant tensors cast to the requested precision; the
-    // vector field must be that of the model loaded as variables, bit for bit.
+    // Inference loads the weights as constant tensors cast to the requested precision. Its
+    // vector field must equal that of the model loaded as variables, bit for bit.
     let dir = tempfile::TempDir::new().unwrap();
     let (system, z) = random_systems(3, 10, DType::F64);
     for (name, config) in all_models() {

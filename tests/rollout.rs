@@ -57,7 +57,7 @@ fn number(metrics: &Value, key: &str) -> f64 {
     metrics[key].as_f64().unwrap_or_else(|| panic!("metrics.json has no number '{key}': {metrics}"))
 }
 
-/// The exact springs energy Σ_i |p_i|²/2m_i + Σ_{i<j} k_i k_j |q_i − q_j|², written out here
+/// Computes the exact springs energy Σ_i |p_i|²/2m_i + Σ_{i<j} k_i k_j |q_i − q_j|², written out here
 /// independently of the library.
 fn springs_energy(z: &[f64], masses: &[f64], k: &[f64], dim: usize) -> f64 {
     let n = masses.len();

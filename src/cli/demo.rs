@@ -108,7 +108,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The commands of the demo, in order.
+/// Lists the commands of the demo, in order.
 fn stages(dir: &Path, system: &Path, budget: &Budget, threads: Option<usize>) -> Vec<Stage> {
     let path = |p: PathBuf| p.display().to_string();
     let (train, test, run) = (

@@ -2,7 +2,7 @@
 //! other (as `hamsim demo` does) share it.
 //!
 //! By default an interrupt deletes the partly written output file, if any, and exits. A command
-//! that can stop cleanly (training) asks for a graceful stop instead: the first interrupt sets
+//! that can stop cleanly (training) requests a graceful stop instead: the first interrupt sets
 //! a flag that the command polls, and a second one exits at once.
 
 use std::path::{Path, PathBuf};
@@ -60,7 +60,7 @@ pub fn stop_gracefully() {
     install();
 }
 
-/// Whether an interrupt asked the running command to stop.
+/// Returns whether an interrupt requested the running command to stop.
 pub fn stop_requested() -> bool {
     STOP_REQUESTED.load(Ordering::SeqCst)
 }

@@ -292,7 +292,7 @@ fn check_outputs(args: &RolloutArgs) -> anyhow::Result<Outputs> {
     Ok(Outputs { dir, plots, save, size })
 }
 
-/// The solver settings of the flags, with the defaults of a system file's `[integrator]`.
+/// Builds the solver settings of the flags, with the defaults of a system file's `[integrator]`.
 fn solver(args: &RolloutArgs) -> Integrator {
     let defaults = Integrator::default();
     Integrator {
@@ -506,7 +506,7 @@ fn save_prediction(
     Ok(())
 }
 
-/// The rollout's setup as JSON without its timing, so that the saved file's bytes depend on
+/// Serialises the rollout's setup as JSON without its timing, so that the saved file's bytes depend on
 /// the inputs alone.
 fn rollout_record(setup: &Setup) -> anyhow::Result<String> {
     let mut record = serde_json::to_value(setup)?;

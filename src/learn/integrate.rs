@@ -53,7 +53,7 @@ pub fn rk4(
     Tensor::stack(&trajectory, 1)
 }
 
-/// One RK4 step of size `h` (batch, 1) from states `z` (batch, 2·n·d).
+/// Takes one RK4 step of size `h` (batch, 1) from states `z` (batch, 2·n·d).
 pub fn rk4_step(dynamics: &dyn Dynamics, system: &SystemBatch, z: &Tensor, h: &Tensor) -> Result<Tensor> {
     let half = (h * 0.5)?;
     let k1 = dynamics.time_derivative(z, system)?;
@@ -112,7 +112,7 @@ impl LeapfrogState {
         Ok(LeapfrogState { q, p, force })
     }
 
-    /// One kick–drift–kick step of size `h` (batch, 1).
+    /// Takes one kick–drift–kick step of size `h` (batch, 1).
     pub fn step(self, dynamics: &dyn Dynamics, system: &SystemBatch, h: &Tensor, tracking: Tracking) -> Result<Self> {
         let mask = system.mask.unsqueeze(2)?;
         let inverse_mass = system.masses.unsqueeze(2)?.recip()?.broadcast_mul(&mask)?;
@@ -126,13 +126,13 @@ impl LeapfrogState {
         Ok(LeapfrogState { q, p, force })
     }
 
-    /// The flat states (batch, 2·n·d).
+    /// Returns the flat states (batch, 2·n·d).
     pub fn z(&self, system: &SystemBatch) -> Result<Tensor> {
         system.join_state(&self.q, &self.p)
     }
 }
 
-/// The force −∂V/∂q at positions `q` (batch, n, d).
+/// Computes the force −∂V/∂q at positions `q` (batch, n, d).
 fn force(dynamics: &dyn Dynamics, system: &SystemBatch, q: &Tensor) -> Result<Tensor> {
     match dynamics.potential_gradient(q, system)? {
         Some(gradient) => gradient.neg(),

@@ -15,7 +15,7 @@ use crate::nn::{Dynamics, SystemBatch};
 use crate::physics::IntegratorKind;
 use crate::rollout::{Prediction, TimeGrid};
 
-/// How a learned model is rolled out.
+/// Settings of a learned model's rollout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RolloutSettings {
     /// `Rk4`, or `Leapfrog` for models with a separable Hamiltonian.
@@ -76,7 +76,7 @@ enum Stepper {
 }
 
 impl Stepper {
-    /// One step of size `h` (batch, 1), detached from the weights.
+    /// Takes one step of size `h` (batch, 1), detached from the weights.
     fn step(&self, dynamics: &dyn Dynamics, system: &SystemBatch, h: &Tensor) -> Result<Self> {
         Ok(match self {
             Stepper::Rk4(z) => Stepper::Rk4(rk4_step(dynamics, system, z, h)?.detach()),
@@ -86,7 +86,7 @@ impl Stepper {
         })
     }
 
-    /// The flat states (batch, 2·n·d).
+    /// Returns the flat states (batch, 2·n·d).
     fn z(&self, system: &SystemBatch) -> Result<Tensor> {
         match self {
             Stepper::Rk4(z) => Ok(z.clone()),

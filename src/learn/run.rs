@@ -88,7 +88,7 @@ pub struct RunState {
     pub best_epoch: Option<usize>,
 }
 
-/// Which weights of a run to load.
+/// The weights file of a run to load.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Checkpoint {
     /// `model.safetensors`, the epoch with the lowest validation MSE.
@@ -98,7 +98,7 @@ pub enum Checkpoint {
 }
 
 impl Checkpoint {
-    /// The weights file inside a run directory.
+    /// Returns the weights file name inside a run directory.
     pub fn file_name(self) -> &'static str {
         match self {
             Checkpoint::Best => "model.safetensors",
@@ -152,7 +152,7 @@ fn load_error(weights: &Path, error: candle_core::Error) -> Error {
     )
 }
 
-/// The weights file of `checkpoint`, or an error naming what is missing.
+/// Returns the weights file of `checkpoint`, or an error naming what is missing.
 fn checkpoint_path(run_dir: &Path, checkpoint: Checkpoint) -> Result<PathBuf> {
     let weights = run_dir.join(checkpoint.file_name());
     if !weights.is_file() {

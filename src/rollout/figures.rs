@@ -20,8 +20,8 @@ fn time_axis() -> Axis {
     }
 }
 
-/// The median of a spread over systems as a thick line, and its 10th to 90th percentile as a
-/// band.
+/// Draws the median of a spread over systems as a thick line, and its 10th to 90th percentile
+/// as a band.
 fn median_and_band(
     rows: &[StepRow],
     pick: impl Fn(&StepRow) -> Option<Spread>,
@@ -66,7 +66,8 @@ fn system_lines(
         .collect()
 }
 
-/// A log-scale panel of one conserved quantity for the predictions and the stored trajectories.
+/// Builds a log-scale panel of one conserved quantity for the predictions and the stored
+/// trajectories.
 fn conservation_panel(
     metrics: &RolloutMetrics,
     title: &str,
@@ -140,8 +141,8 @@ pub fn momentum(metrics: &RolloutMetrics, title: &str, size: (u32, u32)) -> Figu
     }
 }
 
-/// The relative state error e(t) = |ẑ − z| / (|ẑ| + |z|): its geometric mean over systems,
-/// its spread, and the first few systems. The initial state is left out: its error is only
+/// Plots the relative state error e(t) = |ẑ − z| / (|ẑ| + |z|): its geometric mean over
+/// systems, its spread, and the first few systems. The initial state is left out: its error is only
 /// the cast of the stored state to the model's precision.
 pub fn state_error(metrics: &RolloutMetrics, title: &str, size: (u32, u32)) -> Figure {
     let rows = &metrics.rows[1.min(metrics.rows.len())..];
@@ -178,7 +179,7 @@ fn errors_after_start(series: &SystemSeries) -> &[f64] {
     &series.relative_error[1.min(series.relative_error.len())..]
 }
 
-/// The particle paths of system `s` over the compared states, stored and predicted side by
+/// Plots the particle paths of system `s` over the compared states, stored and predicted side by
 /// side; 3D systems are projected on their first two coordinates.
 pub fn trajectories(
     data: &Dataset,
@@ -222,7 +223,7 @@ pub fn trajectories(
     }
 }
 
-/// One line per particle through its positions (x, y), or (x, t) in 1D, with its start marked.
+/// Draws one line per particle through its positions (x, y), or (x, t) in 1D, with its start marked.
 fn particle_paths(zs: &[f64], times: &[f64], n: usize, dim: usize) -> Vec<Line> {
     let len = 2 * n * dim;
     (0..n)

@@ -50,7 +50,7 @@ pub struct Spread {
 }
 
 impl Spread {
-    /// The spread of the finite `values`; `None` when there are none.
+    /// Computes the spread of the finite `values`, or `None` when there are none.
     pub fn of(values: impl IntoIterator<Item = f64>) -> Option<Self> {
         let mut sorted: Vec<f64> = values.into_iter().filter(|x| x.is_finite()).collect();
         if sorted.is_empty() {
@@ -193,7 +193,7 @@ pub struct RolloutSummary {
     pub t_end: f64,
     /// Systems whose rollout stopped being finite.
     pub diverged: usize,
-    /// Where each of them diverged.
+    /// The system, step and time of each divergence.
     pub diverged_systems: Vec<Divergence>,
     /// Mean squared state error.
     pub state_mse: Option<f64>,

@@ -23,11 +23,11 @@ pub struct TimeGrid {
     pub ts: Vec<f64>,
 }
 
-/// The most values a rollout may hold in memory (about 4 GB of f64 states).
+/// Maximum number of values a rollout may keep in memory (about 4 GB of f64 states).
 const MAX_VALUES: usize = 500_000_000;
 
 impl TimeGrid {
-    /// The grid of the first `count` systems of `data` (all when `None`), ending at `horizon`
+    /// Builds the grid of the first `count` systems of `data` (all when `None`), ending at `horizon`
     /// (the dataset's last time when `None`), in the dataset's time units.
     ///
     /// The number of states comes from system 0, so every system has the same count even when
@@ -84,7 +84,7 @@ impl TimeGrid {
     }
 }
 
-/// The mean saved interval (t_last − t_0) / (T − 1), which carries less round-off than one
+/// Returns the mean saved interval (t_last − t_0) / (T − 1), which carries less round-off than one
 /// difference of neighbouring times; 0 for a single state.
 fn mean_interval(times: &[f64]) -> f64 {
     match times.len() {
@@ -146,7 +146,7 @@ pub struct Prediction {
 }
 
 impl Prediction {
-    /// A prediction of `systems` systems that holds only NaN.
+    /// Creates a prediction of `systems` systems filled with NaN.
     pub fn empty(systems: usize, states: usize, state_len: usize) -> Self {
         Prediction {
             systems,
@@ -176,7 +176,7 @@ impl Prediction {
     }
 }
 
-/// Returns the first state of `trajectory` (states, len) that holds a non-finite value.
+/// Returns the first state of `trajectory` (states, len) that contains a non-finite value.
 pub fn first_non_finite(trajectory: &[f64], len: usize) -> Option<usize> {
     trajectory.chunks_exact(len).position(|z| z.iter().any(|x| !x.is_finite()))
 }
